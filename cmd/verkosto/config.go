@@ -1,0 +1,168 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/nats-io/nats-server/v2/server"
+
+	"github.com/verkosto/verkosto/internal/db"
+	"github.com/verkosto/verkosto/internal/embedded/pgserver"
+	"github.com/verkosto/verkosto/internal/natsd"
+)
+
+// config is the shared configuration of the commands that reach the database.
+type config struct {
+	addr        string
+	dataDir     string
+	services    string
+	natsListen  string
+	databaseURL string
+	natsURL     string
+	logLevel    string
+	replicas    int
+}
+
+// flags registers the flags; each also reads VERKOSTO_<NAME> from the
+// environment (e.g. VERKOSTO_ADDR), and DATABASE_URL / NATS_URL as is.
+func (c *config) flags(fs *flag.FlagSet, withServer bool) {
+	fs.StringVar(&c.dataDir, "data-dir", env("VERKOSTO_DATA_DIR", ".verkosto"), "where the embedded PostgreSQL and NATS keep their data")
+	fs.StringVar(&c.databaseURL, "database-url", os.Getenv("DATABASE_URL"), "PostgreSQL URL; empty starts a private PostgreSQL in --data-dir (env DATABASE_URL)")
+	fs.StringVar(&c.logLevel, "log-level", env("VERKOSTO_LOG_LEVEL", "info"), "debug, info, warn or error")
+	fs.StringVar(&c.services, "services", env("VERKOSTO_SERVICES", "all"), "services to run: all, or names separated by commas")
+	if withServer {
+		fs.StringVar(&c.addr, "addr", env("VERKOSTO_ADDR", "127.0.0.1:8080"), "RPC listen address (Connect, gRPC, gRPC-Web)")
+		fs.StringVar(&c.natsListen, "nats-listen", env("VERKOSTO_NATS_LISTEN", "127.0.0.1:4222"), "listen address of the embedded NATS server")
+		fs.StringVar(&c.natsURL, "nats-url", os.Getenv("NATS_URL"), "NATS URL; empty starts an embedded NATS server (env NATS_URL)")
+		fs.IntVar(&c.replicas, "stream-replicas", envInt("VERKOSTO_STREAM_REPLICAS", 1), "replicas of the changes stream (3 on a NATS cluster)")
+	}
+}
+
+func env(name, def string) string {
+	if v, ok := os.LookupEnv(name); ok {
+		return v
+	}
+	return def
+}
+
+func envInt(name string, def int) int {
+	var v int
+	if _, err := fmt.Sscan(os.Getenv(name), &v); err == nil {
+		return v
+	}
+	return def
+}
+
+func (c *config) logger() *slog.Logger {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.logLevel)); err != nil {
+		level = slog.LevelInfo
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+}
+
+// database returns a pool: DATABASE_URL's, or a private PostgreSQL started in
+// the data directory. stop ends what was started.
+func (c *config) database(ctx context.Context, logger *slog.Logger) (pool *pgxpool.Pool, stop func(), err error) {
+	url := c.databaseURL
+	stop = func() {}
+	if url == "" {
+		dir, err := filepath.Abs(filepath.Join(c.dataDir, "postgres"))
+		if err != nil {
+			return nil, nil, err
+		}
+		pg, err := pgserver.Start(ctx, pgserver.Options{Dir: dir, Logger: logger})
+		if err != nil {
+			return nil, nil, err
+		}
+		stop = func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			if err := pg.Stop(sctx); err != nil {
+				logger.Warn("stop PostgreSQL", "err", err)
+			}
+		}
+		if err := ensureDatabase(ctx, pg.URL("postgres"), "verkosto"); err != nil {
+			stop()
+			return nil, nil, err
+		}
+		url = pg.URL("verkosto")
+		logger.Info("embedded PostgreSQL", "dir", dir, "url", url)
+	}
+	pool, err = db.Open(ctx, url)
+	if err != nil {
+		stop()
+		return nil, nil, err
+	}
+	return pool, func() { pool.Close(); stop() }, nil
+}
+
+func ensureDatabase(ctx context.Context, adminURL, name string) error {
+	conn, err := pgx.Connect(ctx, adminURL)
+	if err != nil {
+		return fmt.Errorf("connect embedded PostgreSQL: %w", err)
+	}
+	defer conn.Close(ctx)
+	var exists bool
+	if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, name).Scan(&exists); err != nil {
+		return err
+	}
+	if !exists {
+		if _, err := conn.Exec(ctx, `CREATE DATABASE `+pgx.Identifier{name}.Sanitize()); err != nil {
+			return fmt.Errorf("create database %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// natsServer starts the embedded NATS server unless NATS_URL is set, and
+// returns the URL to connect to.
+func (c *config) natsServer(logger *slog.Logger) (url string, stop func(), err error) {
+	if c.natsURL != "" {
+		return c.natsURL, func() {}, nil
+	}
+	dir, err := filepath.Abs(filepath.Join(c.dataDir, "nats"))
+	if err != nil {
+		return "", nil, err
+	}
+	var ns *server.Server
+	ns, err = natsd.Start(natsd.Options{Listen: c.natsListen, StoreDir: dir, Logger: logger})
+	if err != nil {
+		return "", nil, err
+	}
+	return ns.ClientURL(), func() { ns.Shutdown(); ns.WaitForShutdown() }, nil
+}
+
+// checkDatabaseSetup fails at once, before anything slow, when neither
+// DATABASE_URL nor PostgreSQL's binaries are there.
+func (c *config) checkDatabaseSetup() error {
+	if c.databaseURL != "" {
+		return nil
+	}
+	if err := pgserver.CheckBinaries(); err != nil {
+		if errors.Is(err, pgserver.ErrBinariesMissing) {
+			return err
+		}
+		return fmt.Errorf("check PostgreSQL binaries: %w", err)
+	}
+	return nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}

@@ -1,0 +1,181 @@
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"embed"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/verkosto/verkosto/internal/ids"
+)
+
+// Schema owns the credentials.
+const Schema = "auth"
+
+//go:embed migrations/*.sql
+var Migrations embed.FS
+
+// tokenPrefix marks Verkosto secrets so secret scanners can find leaked ones.
+const tokenPrefix = "vk_"
+
+// ErrInvalidCredential is returned for unknown, expired and revoked secrets alike,
+// so a caller cannot tell which.
+var ErrInvalidCredential = errors.New("invalid credential")
+
+// Store keeps credentials.
+type Store struct {
+	pool *pgxpool.Pool
+	now  func() time.Time
+}
+
+// NewStore returns a credential store over pool.
+func NewStore(pool *pgxpool.Pool, now func() time.Time) *Store {
+	if now == nil {
+		now = time.Now
+	}
+	return &Store{pool: pool, now: now}
+}
+
+// NewCredential is what Create mints.
+type NewCredential struct {
+	Name     string
+	Kind     string // "personal" (default) or "partner"
+	PersonID string
+	Bindings []Binding
+	// TTL of the credential; zero means it does not expire.
+	TTL time.Duration
+}
+
+// Credential is a stored credential without its secret.
+type Credential struct {
+	ID        string
+	Name      string
+	Kind      string
+	PersonID  string
+	Bindings  []Binding
+	CreatedAt time.Time
+	ExpiresAt *time.Time
+	RevokedAt *time.Time
+}
+
+// Create mints a credential and returns its id and secret; the secret is
+// shown once and only its hash is kept.
+func (s *Store) Create(ctx context.Context, c NewCredential) (id, secret string, err error) {
+	if strings.TrimSpace(c.Name) == "" {
+		return "", "", errors.New("credential name is required")
+	}
+	if c.Kind == "" {
+		c.Kind = "personal"
+	}
+	if c.Kind != "personal" && c.Kind != "partner" {
+		return "", "", fmt.Errorf("credential kind %q: want personal or partner", c.Kind)
+	}
+	if len(c.Bindings) == 0 {
+		return "", "", errors.New("a credential needs at least one role binding")
+	}
+	for _, b := range c.Bindings {
+		if err := b.Validate(); err != nil {
+			return "", "", err
+		}
+		if (b.Role == RolePartner) != (c.Kind == "partner") {
+			return "", "", errors.New("partner bindings belong to partner credentials only, and partner credentials have only partner bindings")
+		}
+	}
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		return "", "", fmt.Errorf("generate secret: %w", err)
+	}
+	secret = tokenPrefix + base64.RawURLEncoding.EncodeToString(raw)
+	bindings, err := json.Marshal(c.Bindings)
+	if err != nil {
+		return "", "", fmt.Errorf("encode bindings: %w", err)
+	}
+	var expires *time.Time
+	if c.TTL > 0 {
+		t := s.now().Add(c.TTL)
+		expires = &t
+	}
+	id = ids.New()
+	_, err = s.pool.Exec(ctx, `INSERT INTO auth.credentials (id, name, kind, secret_hash, person_id, bindings, created_at, expires_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, id, c.Name, c.Kind, hash(secret), c.PersonID, bindings, s.now(), expires)
+	if err != nil {
+		return "", "", fmt.Errorf("store credential: %w", err)
+	}
+	return id, secret, nil
+}
+
+// Revoke ends a credential at once.
+func (s *Store) Revoke(ctx context.Context, id string) error {
+	tag, err := s.pool.Exec(ctx, `UPDATE auth.credentials SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL`, id, s.now())
+	if err != nil {
+		return fmt.Errorf("revoke credential: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("credential %s not found or already revoked", id)
+	}
+	return nil
+}
+
+// RevokeByName revokes every live credential with the given name.
+func (s *Store) RevokeByName(ctx context.Context, name string) error {
+	_, err := s.pool.Exec(ctx, `UPDATE auth.credentials SET revoked_at = $2 WHERE name = $1 AND revoked_at IS NULL`, name, s.now())
+	if err != nil {
+		return fmt.Errorf("revoke credentials named %q: %w", name, err)
+	}
+	return nil
+}
+
+// Authenticate maps a secret to its principal.
+func (s *Store) Authenticate(ctx context.Context, secret string) (*Principal, error) {
+	if !strings.HasPrefix(secret, tokenPrefix) {
+		return nil, ErrInvalidCredential
+	}
+	var (
+		p        Principal
+		bindings []byte
+	)
+	err := s.pool.QueryRow(ctx, `SELECT id::text, name, person_id, bindings FROM auth.credentials
+		WHERE secret_hash = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2)`,
+		hash(secret), s.now()).Scan(&p.CredentialID, &p.Name, &p.PersonID, &bindings)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, ErrInvalidCredential
+	}
+	if err != nil {
+		return nil, fmt.Errorf("look up credential: %w", err)
+	}
+	if err := json.Unmarshal(bindings, &p.Bindings); err != nil {
+		return nil, fmt.Errorf("decode bindings of credential %s: %w", p.CredentialID, err)
+	}
+	return &p, nil
+}
+
+// List returns all credentials, newest first.
+func (s *Store) List(ctx context.Context) ([]Credential, error) {
+	rows, err := s.pool.Query(ctx, `SELECT id::text, name, kind, person_id, bindings, created_at, expires_at, revoked_at
+		FROM auth.credentials ORDER BY id DESC`)
+	if err != nil {
+		return nil, fmt.Errorf("list credentials: %w", err)
+	}
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (Credential, error) {
+		var c Credential
+		var b []byte
+		if err := row.Scan(&c.ID, &c.Name, &c.Kind, &c.PersonID, &b, &c.CreatedAt, &c.ExpiresAt, &c.RevokedAt); err != nil {
+			return c, err
+		}
+		return c, json.Unmarshal(b, &c.Bindings)
+	})
+}
+
+func hash(secret string) []byte {
+	h := sha256.Sum256([]byte(secret))
+	return h[:]
+}
