@@ -148,7 +148,7 @@ func (c *config) checkDatabaseSetup() error {
 	if c.databaseURL != "" {
 		return nil
 	}
-	if err := pgserver.CheckBinaries(); err != nil {
+	if err := pgserver.CheckBinaries(context.Background()); err != nil {
 		if errors.Is(err, pgserver.ErrBinariesMissing) {
 			return err
 		}

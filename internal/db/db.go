@@ -151,8 +151,6 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool, schema, track string, migr
 	return nil
 }
 
-
-
 // IsUniqueViolation reports a unique constraint violation, and its constraint name.
 func IsUniqueViolation(err error) (string, bool) {
 	var pgErr *pgconn.PgError

@@ -69,9 +69,19 @@ func Start(opts Options) (*server.Server, error) {
 
 type logger struct{ l *slog.Logger }
 
-func (l *logger) Noticef(format string, v ...any) { l.l.Debug(fmt.Sprintf(format, v...), "component", "nats") }
-func (l *logger) Warnf(format string, v ...any)   { l.l.Warn(fmt.Sprintf(format, v...), "component", "nats") }
-func (l *logger) Fatalf(format string, v ...any)  { l.l.Error(fmt.Sprintf(format, v...), "component", "nats") }
-func (l *logger) Errorf(format string, v ...any)  { l.l.Error(fmt.Sprintf(format, v...), "component", "nats") }
-func (l *logger) Debugf(format string, v ...any)  { l.l.Debug(fmt.Sprintf(format, v...), "component", "nats") }
-func (l *logger) Tracef(format string, v ...any)  {}
+func (l *logger) Noticef(format string, v ...any) {
+	l.l.Debug(fmt.Sprintf(format, v...), "component", "nats")
+}
+func (l *logger) Warnf(format string, v ...any) {
+	l.l.Warn(fmt.Sprintf(format, v...), "component", "nats")
+}
+func (l *logger) Fatalf(format string, v ...any) {
+	l.l.Error(fmt.Sprintf(format, v...), "component", "nats")
+}
+func (l *logger) Errorf(format string, v ...any) {
+	l.l.Error(fmt.Sprintf(format, v...), "component", "nats")
+}
+func (l *logger) Debugf(format string, v ...any) {
+	l.l.Debug(fmt.Sprintf(format, v...), "component", "nats")
+}
+func (l *logger) Tracef(format string, v ...any) {}

@@ -194,20 +194,21 @@ func NewNATS(t testing.TB) *server.Server {
 
 // Env is one test's running Verkosto.
 type Env struct {
-	t      testing.TB
-	URL    string
-	DBURL  string
-	Pool   *pgxpool.Pool
-	NATS   *server.Server
+	t     testing.TB
+	URL   string
+	DBURL string
+	Pool  *pgxpool.Pool
+	NATS  *server.Server
 	// NATSDir is the embedded NATS server's store, kept across RestartNATS.
-	NATSDir string
-	NC     *nats.Conn
-	JS     jetstream.JetStream
-	App    *app.App
-	Clock  *Clock
-	Creds  *auth.Store
-	Server *httptest.Server
-	cancel context.CancelFunc
+	NATSDir  string
+	natsAddr string
+	NC      *nats.Conn
+	JS      jetstream.JetStream
+	App     *app.App
+	Clock   *Clock
+	Creds   *auth.Store
+	Server  *httptest.Server
+	cancel  context.CancelFunc
 }
 
 // Options adjust an Env.
@@ -240,6 +241,7 @@ func New(t testing.TB, modules []app.Module, opts ...Options) *Env {
 	if err != nil {
 		t.Fatalf("start NATS: %v", err)
 	}
+	e.natsAddr = e.NATS.Addr().String()
 	t.Cleanup(func() { e.NATS.Shutdown() })
 	e.NC, err = nats.Connect(e.NATS.ClientURL(), nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
 	if err != nil {
@@ -288,7 +290,7 @@ func (e *Env) StopNATS() {
 // StartNATS starts the NATS server again on the same address and store.
 func (e *Env) StartNATS() {
 	e.t.Helper()
-	ns, err := natsd.Start(natsd.Options{Listen: e.NATS.Addr().String(), StoreDir: e.NATSDir})
+	ns, err := natsd.Start(natsd.Options{Listen: e.natsAddr, StoreDir: e.NATSDir})
 	if err != nil {
 		e.t.Fatalf("restart NATS: %v", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"connectrpc.com/connect"
+	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
 	commonv1 "github.com/verkosto/verkosto/gen/verkosto/common/v1"
 	networksv1 "github.com/verkosto/verkosto/gen/verkosto/networks/v1"
@@ -119,3 +120,30 @@ func wantCode(t *testing.T, err error, code connect.Code, fragments ...string) {
 	}
 }
 
+type ctxT = context.Context
+
+type testenvReceived = testenv.Received
+
+func equal(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func countSubject(list []testenv.Received, subject string) int {
+	n := 0
+	for _, r := range list {
+		if r.Subject == subject {
+			n++
+		}
+	}
+	return n
+}
+
+func fieldMask(paths ...string) *fieldmaskpb.FieldMask { return &fieldmaskpb.FieldMask{Paths: paths} }

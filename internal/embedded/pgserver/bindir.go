@@ -77,3 +77,10 @@ func findBinDir(dirs []string) (string, error) {
 		`or point Verkosto at a running server with DATABASE_URL=postgres://..., or run "docker compose up"`,
 		ErrBinariesMissing)
 }
+
+// CheckBinaries fails fast, with what to install, when no PostgreSQL server
+// binaries are found; callers run it before anything slow.
+func CheckBinaries(ctx context.Context) error {
+	_, err := findBinDir(binDirs(ctx))
+	return err
+}
