@@ -103,7 +103,8 @@ func (c *config) database(ctx context.Context, logger *slog.Logger) (pool *pgxpo
 		stop()
 		return nil, nil, err
 	}
-	return pool, func() { pool.Close(); stop() }, nil
+	stopServer := stop
+	return pool, func() { pool.Close(); stopServer() }, nil
 }
 
 func ensureDatabase(ctx context.Context, adminURL, name string) error {

@@ -13,8 +13,10 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -48,13 +50,14 @@ func run(m *testing.M) int {
 		adminURL = url
 		return m.Run()
 	}
-	dir, err := os.MkdirTemp("", "verkosto-testpg-*")
+	ctx := context.Background()
+	reapClusters(ctx)
+	dir, err := os.MkdirTemp("", fmt.Sprintf("verkosto-testpg-%d-*", os.Getpid()))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "testenv:", err)
 		return 1
 	}
 	defer os.RemoveAll(dir)
-	ctx := context.Background()
 	pg, err := pgserver.Start(ctx, pgserver.Options{Dir: dir, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "testenv: start PostgreSQL:", err)
@@ -63,6 +66,25 @@ func run(m *testing.M) int {
 	defer pg.Stop(ctx)
 	adminURL = pg.URL("postgres")
 	return m.Run()
+}
+
+// reapClusters stops the private clusters of test processes that died
+// without stopping them (a panic, a kill): PostgreSQL outlives its parent.
+func reapClusters(ctx context.Context) {
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), "verkosto-testpg-*-*"))
+	for _, dir := range dirs {
+		var pid int
+		if _, err := fmt.Sscanf(filepath.Base(dir), "verkosto-testpg-%d-", &pid); err != nil || pid <= 0 {
+			continue
+		}
+		if syscall.Kill(pid, 0) == nil {
+			continue // its process still runs
+		}
+		if pg, err := pgserver.Start(ctx, pgserver.Options{Dir: dir, Logger: slog.New(slog.DiscardHandler)}); err == nil {
+			pg.Stop(ctx) //nolint:errcheck
+		}
+		os.RemoveAll(dir)
+	}
 }
 
 var templates sync.Map // template name -> *sync.Once-guarded error
@@ -202,13 +224,13 @@ type Env struct {
 	// NATSDir is the embedded NATS server's store, kept across RestartNATS.
 	NATSDir  string
 	natsAddr string
-	NC      *nats.Conn
-	JS      jetstream.JetStream
-	App     *app.App
-	Clock   *Clock
-	Creds   *auth.Store
-	Server  *httptest.Server
-	cancel  context.CancelFunc
+	NC       *nats.Conn
+	JS       jetstream.JetStream
+	App      *app.App
+	Clock    *Clock
+	Creds    *auth.Store
+	Server   *httptest.Server
+	cancel   context.CancelFunc
 }
 
 // Options adjust an Env.
