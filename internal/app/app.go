@@ -35,6 +35,9 @@ type Config struct {
 	StreamMaxAge time.Duration
 	// OutboxRetention is how long sent outbox rows are kept.
 	OutboxRetention time.Duration
+	// ReconcileInterval is how often relays check the stream still holds
+	// what it acknowledged (0: the relay's default).
+	ReconcileInterval time.Duration
 	// AfterPublish is passed to every relay (tests crash relays with it).
 	AfterPublish func(ctx context.Context, changeIDs []string) error
 }
@@ -50,7 +53,10 @@ type App struct {
 
 // platformMigrations are created in every service schema: its outbox and its
 // request ids.
-var platformMigrations = []db.Migration{{Version: 1, Name: "0001_outbox_and_request_ids.sql", SQL: outbox.Migration + reqid.Migration}}
+var platformMigrations = []db.Migration{
+	{Version: 1, Name: "0001_outbox_and_request_ids.sql", SQL: outbox.Migration + reqid.Migration},
+	{Version: 2, Name: "0002_outbox_positions.sql", SQL: outbox.PositionsMigration},
+}
 
 // Migrate brings the credentials schema and each module's schema up to date.
 func Migrate(ctx context.Context, pool *pgxpool.Pool, modules []Module) error {
@@ -162,6 +168,7 @@ func (a *App) RunBackground(ctx context.Context) (wait func()) {
 				Logger:       a.cfg.Logger.With("relay", m.Schema),
 				Stream:       outbox.StreamConfig(a.cfg.StreamReplicas, a.cfg.StreamMaxAge),
 				Retention:    a.cfg.OutboxRetention,
+				Reconcile:    a.cfg.ReconcileInterval,
 				AfterPublish: a.cfg.AfterPublish,
 			}
 			run("relay:"+m.Schema, relay.Run)

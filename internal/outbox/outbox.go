@@ -50,6 +50,16 @@ CREATE TRIGGER outbox_notify AFTER INSERT ON outbox
 	FOR EACH STATEMENT EXECUTE FUNCTION outbox_notify();
 `
 
+// PositionsMigration records, for every outbox row, the transaction that
+// wrote it and the stream sequence JetStream gave it: list calls turn a
+// database snapshot into a change-feed cursor with them, and the reconciler
+// finds what a stream lost.
+const PositionsMigration = `
+ALTER TABLE outbox ADD COLUMN xid xid8 NOT NULL DEFAULT pg_current_xact_id();
+ALTER TABLE outbox ADD COLUMN stream_seq bigint;
+CREATE INDEX outbox_stream_seq ON outbox (stream_seq) WHERE stream_seq IS NOT NULL;
+`
+
 // NotifyChannel is the LISTEN channel of outbox inserts; the payload is the schema.
 const NotifyChannel = "verkosto_outbox"
 

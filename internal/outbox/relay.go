@@ -53,6 +53,9 @@ type Relay struct {
 	// Retention is how long sent rows are kept (default 7 days); a reconciler
 	// can republish from them.
 	Retention time.Duration
+	// Reconcile is how often the relay checks that JetStream still holds
+	// what it acknowledged (default 1 minute); see reconcile.
+	Reconcile time.Duration
 	// AfterPublish, when set, runs after JetStream acknowledged a batch and
 	// before it is marked sent. Tests use it to crash the relay there.
 	AfterPublish func(ctx context.Context, changeIDs []string) error
@@ -91,6 +94,9 @@ func (r *Relay) defaults() {
 	if r.Logger == nil {
 		r.Logger = slog.Default()
 	}
+	if r.Reconcile <= 0 {
+		r.Reconcile = time.Minute
+	}
 }
 
 // runLeader holds one connection with the schema's relay lock and LISTENs on
@@ -120,7 +126,7 @@ func (r *Relay) runLeader(ctx context.Context) error {
 		return fmt.Errorf("listen: %w", err)
 	}
 	streamReady := false
-	lastCleanup := time.Time{}
+	lastCleanup, lastReconcile := time.Time{}, time.Time{}
 	backoff := 50 * time.Millisecond
 	for ctx.Err() == nil {
 		if !streamReady {
@@ -150,6 +156,12 @@ func (r *Relay) runLeader(ctx context.Context) error {
 			continue
 		}
 		backoff = 50 * time.Millisecond
+		if time.Since(lastReconcile) > r.Reconcile {
+			if err := r.reconcile(ctx, conn); err != nil {
+				r.Logger.Warn("outbox reconcile failed; will retry", "schema", r.Schema, "err", err)
+			}
+			lastReconcile = time.Now()
+		}
 		if time.Since(lastCleanup) > time.Hour {
 			r.cleanup(ctx, conn)
 			lastCleanup = time.Now()
@@ -213,15 +225,16 @@ func (r *Relay) publishBatch(ctx context.Context, conn *pgx.Conn) (int, error) {
 		}
 		futures = append(futures, f)
 	}
-	var acked []int64
+	var acked, streamSeqs []int64
 	var ackedIDs []string
 	var pubErr error
 	timeout := time.NewTimer(10 * time.Second)
 	defer timeout.Stop()
 	for i, f := range futures {
 		select {
-		case <-f.Ok():
+		case ack := <-f.Ok():
 			acked = append(acked, batch[i].seq)
+			streamSeqs = append(streamSeqs, int64(ack.Sequence))
 			ackedIDs = append(ackedIDs, batch[i].id)
 			continue
 		case err := <-f.Err():
@@ -242,7 +255,9 @@ func (r *Relay) publishBatch(ctx context.Context, conn *pgx.Conn) (int, error) {
 				return 0, fmt.Errorf("%w: after publish: %w", errConn, err)
 			}
 		}
-		if _, err := conn.Exec(ctx, `UPDATE `+table+` SET sent_at = now() WHERE seq = ANY($1)`, acked); err != nil {
+		// A duplicate's ack carries the sequence of the copy already stored.
+		if _, err := conn.Exec(ctx, `UPDATE `+table+` o SET sent_at = now(), stream_seq = a.stream_seq
+			FROM unnest($1::bigint[], $2::bigint[]) AS a(seq, stream_seq) WHERE o.seq = a.seq`, acked, streamSeqs); err != nil {
 			return 0, fmt.Errorf("%w: mark sent: %w", errConn, err)
 		}
 	}
@@ -275,4 +290,69 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	case <-t.C:
 		return true
 	}
+}
+
+// reconcileWindow bounds how many recently published rows one reconcile pass
+// verifies message by message.
+const reconcileWindow = 2000
+
+// reconcile finds changes JetStream acknowledged but no longer holds — its
+// store restored from an earlier copy, say — and marks them unsent so the
+// relay publishes them again. A row is lost when its recorded stream
+// sequence lies past the stream's last one, or when the message now at that
+// sequence has another id. Rows older than the stream's first sequence aged
+// out by the stream's limits and are left alone.
+func (r *Relay) reconcile(ctx context.Context, conn *pgx.Conn) error {
+	stream, err := r.JS.Stream(ctx, r.Stream.Name)
+	if err != nil {
+		return fmt.Errorf("stream: %w", err)
+	}
+	info, err := stream.Info(ctx)
+	if err != nil {
+		return fmt.Errorf("stream info: %w", err)
+	}
+	first, last := int64(info.State.FirstSeq), int64(info.State.LastSeq)
+	table := pgx.Identifier{r.Schema, "outbox"}.Sanitize()
+	rows, err := conn.Query(ctx, `SELECT seq, id::text, stream_seq FROM `+table+`
+		WHERE stream_seq IS NOT NULL AND stream_seq >= $1 ORDER BY stream_seq DESC LIMIT $2`, first, reconcileWindow)
+	if err != nil {
+		return fmt.Errorf("%w: select sent: %w", errConn, err)
+	}
+	type sent struct {
+		seq, streamSeq int64
+		id             string
+	}
+	recent, err := pgx.CollectRows(rows, func(cr pgx.CollectableRow) (sent, error) {
+		var x sent
+		return x, cr.Scan(&x.seq, &x.id, &x.streamSeq)
+	})
+	if err != nil {
+		return fmt.Errorf("%w: read sent: %w", errConn, err)
+	}
+	var lost []int64
+	for _, x := range recent {
+		if x.streamSeq > last {
+			lost = append(lost, x.seq)
+			continue
+		}
+		msg, err := stream.GetMsg(ctx, uint64(x.streamSeq))
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			lost = append(lost, x.seq)
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("get message %d: %w", x.streamSeq, err)
+		}
+		if msg.Header.Get(jetstream.MsgIDHeader) != x.id {
+			lost = append(lost, x.seq)
+		}
+	}
+	if len(lost) == 0 {
+		return nil
+	}
+	if _, err := conn.Exec(ctx, `UPDATE `+table+` SET sent_at = NULL, stream_seq = NULL WHERE seq = ANY($1)`, lost); err != nil {
+		return fmt.Errorf("%w: mark lost: %w", errConn, err)
+	}
+	r.Logger.Warn("changes missing from JetStream; publishing them again", "schema", r.Schema, "count", len(lost))
+	return nil
 }

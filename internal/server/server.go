@@ -101,7 +101,8 @@ func Handler(cfg Config) http.Handler {
 
 // New returns an HTTP server for handler that speaks HTTP/1.1 and
 // unencrypted HTTP/2 (so gRPC clients work without TLS), with timeouts
-// against slow clients. No write timeout: change watches stream for long.
+// against slow clients. No read or write timeout on the whole request: change
+// watches stream for hours, and the read deadline would cancel them.
 func New(addr string, handler http.Handler) *http.Server {
 	var protocols http.Protocols
 	protocols.SetHTTP1(true)
@@ -111,7 +112,6 @@ func New(addr string, handler http.Handler) *http.Server {
 		Handler:           handler,
 		Protocols:         &protocols,
 		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       30 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
 	}
