@@ -239,6 +239,8 @@ type Options struct {
 	Settings map[string]string
 	// AfterPublish is passed to the relays.
 	AfterPublish func(ctx context.Context, changeIDs []string) error
+	// ReconcileInterval is passed to the relays.
+	ReconcileInterval time.Duration
 	// NoBackground skips relays and workers (tests that run them themselves).
 	NoBackground bool
 }
@@ -273,7 +275,7 @@ func New(t testing.TB, modules []app.Module, opts ...Options) *Env {
 	logger := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	e.App, err = app.Build(ctx, app.Config{
 		Modules: modules, Pool: pool, NATS: e.NC, Logger: logger, Now: e.Clock.Now,
-		Settings: o.Settings, AfterPublish: o.AfterPublish,
+		Settings: o.Settings, AfterPublish: o.AfterPublish, ReconcileInterval: o.ReconcileInterval,
 	})
 	if err != nil {
 		t.Fatalf("build app: %v", err)
