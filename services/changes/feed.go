@@ -15,6 +15,7 @@ import (
 	"github.com/verkosto/verkosto/gen/verkosto/changes/v1/changesv1connect"
 	"github.com/verkosto/verkosto/internal/apierr"
 	"github.com/verkosto/verkosto/internal/auth"
+	"github.com/verkosto/verkosto/internal/cursor"
 	"github.com/verkosto/verkosto/internal/outbox"
 )
 
@@ -97,12 +98,12 @@ func record(msg jetstream.Msg) (*changesv1.ChangeRecord, uint64, error) {
 	if err := proto.Unmarshal(msg.Data(), &c); err != nil {
 		return nil, 0, fmt.Errorf("change at %d: %w", meta.Sequence.Stream, err)
 	}
-	return &changesv1.ChangeRecord{Cursor: EncodeCursor(meta.Sequence.Stream), Change: &c}, meta.Sequence.Stream, nil
+	return &changesv1.ChangeRecord{Cursor: cursor.Encode(meta.Sequence.Stream), Change: &c}, meta.Sequence.Stream, nil
 }
 
 // ListChanges returns up to page_size changes after the cursor.
 func (s *Service) ListChanges(ctx context.Context, req *changesv1.ListChangesRequest) (*changesv1.ListChangesResponse, error) {
-	after, err := DecodeCursor("cursor", req.GetCursor())
+	after, err := cursor.Decode("cursor", req.GetCursor())
 	if err != nil {
 		return nil, err
 	}
@@ -153,7 +154,7 @@ func (s *Service) ListChanges(ctx context.Context, req *changesv1.ListChangesReq
 
 // WatchChanges streams changes after the cursor until the client goes away.
 func (s *Service) WatchChanges(ctx context.Context, req *changesv1.WatchChangesRequest, stream *connect.ServerStream[changesv1.WatchChangesResponse]) error {
-	after, err := DecodeCursor("cursor", req.GetCursor())
+	after, err := cursor.Decode("cursor", req.GetCursor())
 	if err != nil {
 		return err
 	}
@@ -174,11 +175,11 @@ func (s *Service) WatchChanges(ctx context.Context, req *changesv1.WatchChangesR
 		<-ctx.Done()
 		msgs.Stop()
 	}()
-	cursor := req.GetCursor()
-	if cursor == "" {
+	position := req.GetCursor()
+	if position == "" {
 		info, err := cons.Info(ctx)
 		if err == nil && info.Config.OptStartSeq > 0 {
-			cursor = EncodeCursor(info.Config.OptStartSeq - 1)
+			position = cursor.Encode(info.Config.OptStartSeq - 1)
 		}
 	}
 	next := make(chan jetstream.Msg)
@@ -199,7 +200,7 @@ func (s *Service) WatchChanges(ctx context.Context, req *changesv1.WatchChangesR
 	}()
 	// A first heartbeat tells the client the watch is open and where it starts.
 	if err := stream.Send(&changesv1.WatchChangesResponse{Event: &changesv1.WatchChangesResponse_Heartbeat{
-		Heartbeat: &changesv1.Heartbeat{Cursor: cursor}}}); err != nil {
+		Heartbeat: &changesv1.Heartbeat{Cursor: position}}}); err != nil {
 		return nil
 	}
 	heartbeat := time.NewTicker(HeartbeatInterval)
@@ -215,7 +216,7 @@ func (s *Service) WatchChanges(ctx context.Context, req *changesv1.WatchChangesR
 			return apierr.Unavailable("the change stream went away; resume from your last cursor")
 		case <-heartbeat.C:
 			if err := stream.Send(&changesv1.WatchChangesResponse{Event: &changesv1.WatchChangesResponse_Heartbeat{
-				Heartbeat: &changesv1.Heartbeat{Cursor: cursor}}}); err != nil {
+				Heartbeat: &changesv1.Heartbeat{Cursor: position}}}); err != nil {
 				return nil
 			}
 		case msg := <-next:
@@ -223,7 +224,7 @@ func (s *Service) WatchChanges(ctx context.Context, req *changesv1.WatchChangesR
 			if err != nil {
 				return err
 			}
-			cursor = rec.GetCursor()
+			position = rec.GetCursor()
 			if !p.match(rec.GetChange()) {
 				continue
 			}

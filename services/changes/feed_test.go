@@ -20,6 +20,7 @@ import (
 	"github.com/verkosto/verkosto/gen/verkosto/networks/v1/networksv1connect"
 	"github.com/verkosto/verkosto/internal/app"
 	"github.com/verkosto/verkosto/internal/auth"
+	"github.com/verkosto/verkosto/internal/cursor"
 	"github.com/verkosto/verkosto/internal/ids"
 	"github.com/verkosto/verkosto/internal/outbox"
 	"github.com/verkosto/verkosto/internal/testenv"
@@ -200,7 +201,7 @@ func TestExpiredCursor(t *testing.T) {
 	if err != nil || len(res.GetChanges()) != 2 {
 		t.Fatalf("from the last kept position: %v %v", res, err)
 	}
-	_, err = admin.ListChanges(ctx, &changesv1.ListChangesRequest{Cursor: changes.EncodeCursor(1 << 40)})
+	_, err = admin.ListChanges(ctx, &changesv1.ListChangesRequest{Cursor: cursor.Encode(1 << 40)})
 	wantCode(t, err, connect.CodeFailedPrecondition, "CURSOR_EXPIRED")
 }
 
@@ -293,3 +294,9 @@ func TestWatchResumesExactly(t *testing.T) {
 		})
 	}
 }
+
+func (s *setup) networksAs(token string) networksv1connect.NetworksServiceClient {
+	return networksv1connect.NewNetworksServiceClient(s.HTTPClient(), s.URL, connect.WithInterceptors(auth.BearerToken(token)))
+}
+
+func nameFi(s string) *commonv1.LocalizedText { return &commonv1.LocalizedText{Fi: s} }

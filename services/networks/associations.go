@@ -185,18 +185,22 @@ func (s *Service) ListAssociations(ctx context.Context, req *networksv1.ListAsso
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	rows, err := s.pool.Query(ctx, `SELECT `+associationColumns+` FROM networks.associations a
+	var list []*networksv1.Association
+	changeCursor, err := s.snapshotList(ctx, req.GetPageToken() == "", func(q db.DBTX) error {
+		rows, err := q.Query(ctx, `SELECT `+associationColumns+` FROM networks.associations a
 		WHERE ($1::uuid IS NULL OR a.id > $1)
 		AND ($2::uuid IS NULL OR EXISTS (SELECT 1 FROM networks.memberships m WHERE m.association_id = a.id AND m.network_id = $2 AND m.state = 'ACTIVE'))
 		AND ($3 = '' OR $3 = ANY (a.municipalities))
 		AND ($4 = '' OR a.name_fi ILIKE '%' || $4 || '%' OR a.name_sv ILIKE '%' || $4 || '%' OR a.name_en ILIKE '%' || $4 || '%')
 		AND ($5 = '' OR a.business_id = $5)
 		ORDER BY a.id LIMIT $6`,
-		nullable(after), nullable(req.GetNetworkId()), req.GetMunicipality(), likeEscape(req.GetQuery()), req.GetBusinessId(), size+1)
-	if err != nil {
-		return nil, err
-	}
-	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*networksv1.Association, error) { return scanAssociation(r) })
+			nullable(after), nullable(req.GetNetworkId()), req.GetMunicipality(), likeEscape(req.GetQuery()), req.GetBusinessId(), size+1)
+		if err != nil {
+			return err
+		}
+		list, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (*networksv1.Association, error) { return scanAssociation(r) })
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -204,7 +208,7 @@ func (s *Service) ListAssociations(ctx context.Context, req *networksv1.ListAsso
 	if len(list) > size {
 		list = list[:size]
 	}
-	return &networksv1.ListAssociationsResponse{Associations: list, NextPageToken: next}, nil
+	return &networksv1.ListAssociationsResponse{Associations: list, NextPageToken: next, ChangeCursor: changeCursor}, nil
 }
 
 // likeEscape makes user text literal inside ILIKE.

@@ -229,16 +229,20 @@ func (s *Service) ListLeaders(ctx context.Context, req *networksv1.ListLeadersRe
 		return nil, err
 	}
 	regions, programmes, _ := partnerScope(caller(ctx))
-	rows, err := s.pool.Query(ctx, `SELECT `+leaderColumns+leaderFrom+`
+	var list []*networksv1.Leader
+	changeCursor, err := s.snapshotList(ctx, req.GetPageToken() == "", func(q db.DBTX) error {
+		rows, err := q.Query(ctx, `SELECT `+leaderColumns+leaderFrom+`
 		WHERE ($1::uuid IS NULL OR l.id > $1) AND ($2::uuid IS NULL OR l.network_id = $2)
 		AND ($3::uuid IS NULL OR l.person_id = $3) AND ($4 = '' OR l.state = $4)
 		AND `+scopeSQL("n", 5, 6)+`
 		ORDER BY l.id LIMIT $7`,
-		nullable(after), nullable(req.GetNetworkId()), nullable(req.GetPersonId()), state, regions, programmes, size+1)
-	if err != nil {
-		return nil, err
-	}
-	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*networksv1.Leader, error) { return scanLeader(r) })
+			nullable(after), nullable(req.GetNetworkId()), nullable(req.GetPersonId()), state, regions, programmes, size+1)
+		if err != nil {
+			return err
+		}
+		list, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (*networksv1.Leader, error) { return scanLeader(r) })
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -246,5 +250,5 @@ func (s *Service) ListLeaders(ctx context.Context, req *networksv1.ListLeadersRe
 	if len(list) > size {
 		list = list[:size]
 	}
-	return &networksv1.ListLeadersResponse{Leaders: list, NextPageToken: next}, nil
+	return &networksv1.ListLeadersResponse{Leaders: list, NextPageToken: next, ChangeCursor: changeCursor}, nil
 }

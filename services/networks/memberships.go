@@ -301,16 +301,20 @@ func (s *Service) ListMemberships(ctx context.Context, req *networksv1.ListMembe
 		return nil, err
 	}
 	regions, programmes, _ := partnerScope(caller(ctx))
-	rows, err := s.pool.Query(ctx, `SELECT `+membershipColumns+membershipFrom+`
+	var list []*networksv1.Membership
+	changeCursor, err := s.snapshotList(ctx, req.GetPageToken() == "", func(q db.DBTX) error {
+		rows, err := q.Query(ctx, `SELECT `+membershipColumns+membershipFrom+`
 		WHERE ($1::uuid IS NULL OR m.id > $1) AND ($2::uuid IS NULL OR m.network_id = $2)
 		AND ($3::uuid IS NULL OR m.association_id = $3) AND ($4 = '' OR m.state = $4)
 		AND `+scopeSQL("n", 5, 6)+`
 		ORDER BY m.id LIMIT $7`,
-		nullable(after), nullable(req.GetNetworkId()), nullable(req.GetAssociationId()), state, regions, programmes, size+1)
-	if err != nil {
-		return nil, err
-	}
-	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*networksv1.Membership, error) { return scanMembership(r) })
+			nullable(after), nullable(req.GetNetworkId()), nullable(req.GetAssociationId()), state, regions, programmes, size+1)
+		if err != nil {
+			return err
+		}
+		list, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (*networksv1.Membership, error) { return scanMembership(r) })
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -318,5 +322,5 @@ func (s *Service) ListMemberships(ctx context.Context, req *networksv1.ListMembe
 	if len(list) > size {
 		list = list[:size]
 	}
-	return &networksv1.ListMembershipsResponse{Memberships: list, NextPageToken: next}, nil
+	return &networksv1.ListMembershipsResponse{Memberships: list, NextPageToken: next, ChangeCursor: changeCursor}, nil
 }

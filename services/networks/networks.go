@@ -181,16 +181,20 @@ func (s *Service) ListNetworks(ctx context.Context, req *networksv1.ListNetworks
 		return nil, err
 	}
 	regions, programmes, _ := partnerScope(caller(ctx))
-	rows, err := s.pool.Query(ctx, `SELECT `+networkColumns+` FROM networks.networks n
+	var list []*networksv1.Network
+	changeCursor, err := s.snapshotList(ctx, req.GetPageToken() == "", func(q db.DBTX) error {
+		rows, err := q.Query(ctx, `SELECT `+networkColumns+` FROM networks.networks n
 		WHERE ($1::uuid IS NULL OR n.id > $1) AND ($2 = '' OR n.region = $2) AND ($3 = '' OR n.programme = $3)
 		AND ($4::uuid IS NULL OR EXISTS (SELECT 1 FROM networks.memberships m WHERE m.network_id = n.id AND m.association_id = $4 AND m.state = 'ACTIVE'))
 		AND `+scopeSQL("n", 5, 6)+`
 		ORDER BY n.id LIMIT $7`,
-		nullable(after), req.GetRegion(), req.GetProgramme(), nullable(req.GetAssociationId()), regions, programmes, size+1)
-	if err != nil {
-		return nil, err
-	}
-	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*networksv1.Network, error) { return scanNetwork(r) })
+			nullable(after), req.GetRegion(), req.GetProgramme(), nullable(req.GetAssociationId()), regions, programmes, size+1)
+		if err != nil {
+			return err
+		}
+		list, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (*networksv1.Network, error) { return scanNetwork(r) })
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -198,7 +202,7 @@ func (s *Service) ListNetworks(ctx context.Context, req *networksv1.ListNetworks
 	if len(list) > size {
 		list = list[:size]
 	}
-	return &networksv1.ListNetworksResponse{Networks: list, NextPageToken: next}, nil
+	return &networksv1.ListNetworksResponse{Networks: list, NextPageToken: next, ChangeCursor: changeCursor}, nil
 }
 
 // UpdateNetwork: the coordinator of the network's region × programme, or an admin.

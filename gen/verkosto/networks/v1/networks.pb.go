@@ -1470,6 +1470,10 @@ type ListAssociationsResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Associations  []*Association         `protobuf:"bytes,1,rep,name=associations,proto3" json:"associations,omitempty"`
 	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	// On the first page: a change-feed cursor consistent with this data. Watch
+	// the feed from it to miss no change and repeat none (empty when the
+	// changes could not be confirmed published in time).
+	ChangeCursor  string `protobuf:"bytes,3,opt,name=change_cursor,json=changeCursor,proto3" json:"change_cursor,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1514,6 +1518,13 @@ func (x *ListAssociationsResponse) GetAssociations() []*Association {
 func (x *ListAssociationsResponse) GetNextPageToken() string {
 	if x != nil {
 		return x.NextPageToken
+	}
+	return ""
+}
+
+func (x *ListAssociationsResponse) GetChangeCursor() string {
+	if x != nil {
+		return x.ChangeCursor
 	}
 	return ""
 }
@@ -2302,6 +2313,10 @@ type ListNetworksResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Networks      []*Network             `protobuf:"bytes,1,rep,name=networks,proto3" json:"networks,omitempty"`
 	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	// On the first page: a change-feed cursor consistent with this data. Watch
+	// the feed from it to miss no change and repeat none (empty when the
+	// changes could not be confirmed published in time).
+	ChangeCursor  string `protobuf:"bytes,3,opt,name=change_cursor,json=changeCursor,proto3" json:"change_cursor,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2346,6 +2361,13 @@ func (x *ListNetworksResponse) GetNetworks() []*Network {
 func (x *ListNetworksResponse) GetNextPageToken() string {
 	if x != nil {
 		return x.NextPageToken
+	}
+	return ""
+}
+
+func (x *ListNetworksResponse) GetChangeCursor() string {
+	if x != nil {
+		return x.ChangeCursor
 	}
 	return ""
 }
@@ -3144,6 +3166,10 @@ type ListMembershipsResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Memberships   []*Membership          `protobuf:"bytes,1,rep,name=memberships,proto3" json:"memberships,omitempty"`
 	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	// On the first page: a change-feed cursor consistent with this data. Watch
+	// the feed from it to miss no change and repeat none (empty when the
+	// changes could not be confirmed published in time).
+	ChangeCursor  string `protobuf:"bytes,3,opt,name=change_cursor,json=changeCursor,proto3" json:"change_cursor,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3188,6 +3214,13 @@ func (x *ListMembershipsResponse) GetMemberships() []*Membership {
 func (x *ListMembershipsResponse) GetNextPageToken() string {
 	if x != nil {
 		return x.NextPageToken
+	}
+	return ""
+}
+
+func (x *ListMembershipsResponse) GetChangeCursor() string {
+	if x != nil {
+		return x.ChangeCursor
 	}
 	return ""
 }
@@ -3505,6 +3538,10 @@ type ListLeadersResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Leaders       []*Leader              `protobuf:"bytes,1,rep,name=leaders,proto3" json:"leaders,omitempty"`
 	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	// On the first page: a change-feed cursor consistent with this data. Watch
+	// the feed from it to miss no change and repeat none (empty when the
+	// changes could not be confirmed published in time).
+	ChangeCursor  string `protobuf:"bytes,3,opt,name=change_cursor,json=changeCursor,proto3" json:"change_cursor,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3549,6 +3586,13 @@ func (x *ListLeadersResponse) GetLeaders() []*Leader {
 func (x *ListLeadersResponse) GetNextPageToken() string {
 	if x != nil {
 		return x.NextPageToken
+	}
+	return ""
+}
+
+func (x *ListLeadersResponse) GetChangeCursor() string {
+	if x != nil {
+		return x.ChangeCursor
 	}
 	return ""
 }
@@ -3698,10 +3742,11 @@ const file_verkosto_networks_v1_networks_proto_rawDesc = "" +
 	"\fmunicipality\x18\x04 \x01(\tR\fmunicipality\x12\x14\n" +
 	"\x05query\x18\x05 \x01(\tR\x05query\x12\x1f\n" +
 	"\vbusiness_id\x18\x06 \x01(\tR\n" +
-	"businessId\"\x89\x01\n" +
+	"businessId\"\xae\x01\n" +
 	"\x18ListAssociationsResponse\x12E\n" +
 	"\fassociations\x18\x01 \x03(\v2!.verkosto.networks.v1.AssociationR\fassociations\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x9c\x01\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12#\n" +
+	"\rchange_cursor\x18\x03 \x01(\tR\fchangeCursor\"\x9c\x01\n" +
 	"\x18UpdateAssociationRequest\x12C\n" +
 	"\vassociation\x18\x01 \x01(\v2!.verkosto.networks.v1.AssociationR\vassociation\x12;\n" +
 	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
@@ -3749,10 +3794,11 @@ const file_verkosto_networks_v1_networks_proto_rawDesc = "" +
 	"page_token\x18\x02 \x01(\tR\tpageToken\x12\x16\n" +
 	"\x06region\x18\x03 \x01(\tR\x06region\x12\x1c\n" +
 	"\tprogramme\x18\x04 \x01(\tR\tprogramme\x12%\n" +
-	"\x0eassociation_id\x18\x05 \x01(\tR\rassociationId\"y\n" +
+	"\x0eassociation_id\x18\x05 \x01(\tR\rassociationId\"\x9e\x01\n" +
 	"\x14ListNetworksResponse\x129\n" +
 	"\bnetworks\x18\x01 \x03(\v2\x1d.verkosto.networks.v1.NetworkR\bnetworks\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x8c\x01\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12#\n" +
+	"\rchange_cursor\x18\x03 \x01(\tR\fchangeCursor\"\x8c\x01\n" +
 	"\x14UpdateNetworkRequest\x127\n" +
 	"\anetwork\x18\x01 \x01(\v2\x1d.verkosto.networks.v1.NetworkR\anetwork\x12;\n" +
 	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
@@ -3813,10 +3859,11 @@ const file_verkosto_networks_v1_networks_proto_rawDesc = "" +
 	"\n" +
 	"network_id\x18\x03 \x01(\tR\tnetworkId\x12%\n" +
 	"\x0eassociation_id\x18\x04 \x01(\tR\rassociationId\x12<\n" +
-	"\x05state\x18\x05 \x01(\x0e2&.verkosto.networks.v1.Membership.StateR\x05state\"\x85\x01\n" +
+	"\x05state\x18\x05 \x01(\x0e2&.verkosto.networks.v1.Membership.StateR\x05state\"\xaa\x01\n" +
 	"\x17ListMembershipsResponse\x12B\n" +
 	"\vmemberships\x18\x01 \x03(\v2 .verkosto.networks.v1.MembershipR\vmemberships\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x9c\x02\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12#\n" +
+	"\rchange_cursor\x18\x03 \x01(\tR\fchangeCursor\"\x9c\x02\n" +
 	"\x14AppointLeaderRequest\x12\x1d\n" +
 	"\n" +
 	"network_id\x18\x01 \x01(\tR\tnetworkId\x12\x1b\n" +
@@ -3840,10 +3887,11 @@ const file_verkosto_networks_v1_networks_proto_rawDesc = "" +
 	"\n" +
 	"network_id\x18\x03 \x01(\tR\tnetworkId\x12\x1b\n" +
 	"\tperson_id\x18\x04 \x01(\tR\bpersonId\x128\n" +
-	"\x05state\x18\x05 \x01(\x0e2\".verkosto.networks.v1.Leader.StateR\x05state\"u\n" +
+	"\x05state\x18\x05 \x01(\x0e2\".verkosto.networks.v1.Leader.StateR\x05state\"\x9a\x01\n" +
 	"\x13ListLeadersResponse\x126\n" +
 	"\aleaders\x18\x01 \x03(\v2\x1c.verkosto.networks.v1.LeaderR\aleaders\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2\x98\x15\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12#\n" +
+	"\rchange_cursor\x18\x03 \x01(\tR\fchangeCursor2\x98\x15\n" +
 	"\x0fNetworksService\x12b\n" +
 	"\vListRegions\x12(.verkosto.networks.v1.ListRegionsRequest\x1a).verkosto.networks.v1.ListRegionsResponse\x12k\n" +
 	"\x0eListProgrammes\x12+.verkosto.networks.v1.ListProgrammesRequest\x1a,.verkosto.networks.v1.ListProgrammesResponse\x12n\n" +

@@ -1,0 +1,80 @@
+package outbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/verkosto/verkosto/internal/db"
+)
+
+// ErrPositionUnknown means the changes a snapshot saw were not all published
+// in time (NATS down, say): no cursor can be given for it yet.
+var ErrPositionUnknown = errors.New("changes of the snapshot are not yet published")
+
+// ReadSnapshot runs read in a repeatable-read, read-only transaction and
+// returns the snapshot it saw, for SnapshotPosition.
+func ReadSnapshot(ctx context.Context, pool *pgxpool.Pool, read func(q db.DBTX) error) (snapshot string, err error) {
+	tx, err := pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return "", fmt.Errorf("begin snapshot: %w", err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck
+	if err := tx.QueryRow(ctx, `SELECT pg_current_snapshot()::text`).Scan(&snapshot); err != nil {
+		return "", fmt.Errorf("capture snapshot: %w", err)
+	}
+	if err := read(tx); err != nil {
+		return "", err
+	}
+	return snapshot, tx.Commit(ctx)
+}
+
+// SnapshotPosition turns a snapshot into the stream position consistent with
+// it for schema's changes: every change whose effect the snapshot saw is at
+// or before the position, and none it did not see is. It waits (up to wait)
+// until the relay has published what the snapshot saw.
+//
+// Should a change the snapshot did not see have been published before one
+// it saw (its transaction began earlier and committed later), the position
+// is put just before it: the watcher then gets again a change whose effect
+// it has, which the aggregate version tells it to skip, rather than miss one.
+func SnapshotPosition(ctx context.Context, pool *pgxpool.Pool, schema, snapshot string, wait time.Duration) (uint64, error) {
+	table := pgx.Identifier{schema, "outbox"}.Sanitize()
+	deadline := time.Now().Add(wait)
+	for {
+		var unsent bool
+		if err := pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM `+table+`
+			WHERE sent_at IS NULL AND pg_visible_in_snapshot(xid, $1::pg_snapshot))`, snapshot).Scan(&unsent); err != nil {
+			return 0, fmt.Errorf("unsent changes of snapshot: %w", err)
+		}
+		if !unsent {
+			break
+		}
+		if time.Now().After(deadline) {
+			return 0, ErrPositionUnknown
+		}
+		if !sleep(ctx, 10*time.Millisecond) {
+			return 0, ctx.Err()
+		}
+	}
+	var position, firstUnseen *int64
+	if err := pool.QueryRow(ctx, `SELECT max(stream_seq) FROM `+table+`
+		WHERE stream_seq IS NOT NULL AND pg_visible_in_snapshot(xid, $1::pg_snapshot)`, snapshot).Scan(&position); err != nil {
+		return 0, fmt.Errorf("position of snapshot: %w", err)
+	}
+	if position == nil {
+		return 0, nil
+	}
+	if err := pool.QueryRow(ctx, `SELECT min(stream_seq) FROM `+table+`
+		WHERE stream_seq <= $2 AND NOT pg_visible_in_snapshot(xid, $1::pg_snapshot)`, snapshot, *position).Scan(&firstUnseen); err != nil {
+		return 0, fmt.Errorf("unseen changes before snapshot position: %w", err)
+	}
+	if firstUnseen != nil {
+		return uint64(*firstUnseen - 1), nil
+	}
+	return uint64(*position), nil
+}
