@@ -70,7 +70,11 @@ func TestRelayCrashAfterPublish(t *testing.T) {
 		s.member(n.GetId(), s.association("Mielenvireys "+string(rune('A'+i))).GetId())
 	}
 	// 1 network + 5 × (association created, applied, approved).
-	changes.Wait(func(list []testenv.Received) bool { return len(list) >= 16 })
+	changes.Wait(func(list []testenv.Received) bool {
+		var unsent int
+		s.Pool.QueryRow(ctx, `SELECT count(*) FROM networks.outbox WHERE sent_at IS NULL`).Scan(&unsent) //nolint:errcheck
+		return len(list) >= 16 && unsent == 0
+	})
 	mu.Lock()
 	if !republished {
 		t.Fatal("the relay did not publish the crashed batch again")
