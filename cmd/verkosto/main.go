@@ -31,6 +31,8 @@ Usage:
   verkosto migrate [flags]   apply database migrations and exit
   verkosto token create --name NAME --role ROLE [--scope k=v,...] [--person ID] [--ttl 720h]
   verkosto token list | revoke ID
+  verkosto watch   --token SECRET [--filter region=...,programme=...,kind=...] [--cursor-file FILE]
+                             print changes as JSON lines, resuming from the cursor file
 
 Run "verkosto <command> -h" for the flags of a command.
 `
@@ -52,6 +54,8 @@ func main() {
 		err = migrate(ctx, args)
 	case "token":
 		err = token(ctx, args)
+	case "watch":
+		err = watch(ctx, args)
 	case "help", "-h", "--help":
 		fmt.Print(usage)
 	default:
