@@ -30,6 +30,8 @@ type config struct {
 	natsURL     string
 	logLevel    string
 	replicas    int
+	streamAge   time.Duration
+	outboxKeep  time.Duration
 }
 
 // flags registers the flags; each also reads VERKOSTO_<NAME> from the
@@ -44,6 +46,10 @@ func (c *config) flags(fs *flag.FlagSet, withServer bool) {
 		fs.StringVar(&c.natsListen, "nats-listen", env("VERKOSTO_NATS_LISTEN", "127.0.0.1:4222"), "listen address of the embedded NATS server")
 		fs.StringVar(&c.natsURL, "nats-url", os.Getenv("NATS_URL"), "NATS URL; empty starts an embedded NATS server (env NATS_URL)")
 		fs.IntVar(&c.replicas, "stream-replicas", envInt("VERKOSTO_STREAM_REPLICAS", 1), "replicas of the changes stream (3 on a NATS cluster)")
+		fs.DurationVar(&c.streamAge, "stream-max-age", envDuration("VERKOSTO_STREAM_MAX_AGE", 30*24*time.Hour),
+			"how long the changes stream keeps changes: the oldest cursor the change feed accepts")
+		fs.DurationVar(&c.outboxKeep, "outbox-retention", envDuration("VERKOSTO_OUTBOX_RETENTION", 7*24*time.Hour),
+			"how long published changes stay in the outbox, from where a lost stream tail is republished")
 	}
 }
 
@@ -58,6 +64,13 @@ func envInt(name string, def int) int {
 	var v int
 	if _, err := fmt.Sscan(os.Getenv(name), &v); err == nil {
 		return v
+	}
+	return def
+}
+
+func envDuration(name string, def time.Duration) time.Duration {
+	if d, err := time.ParseDuration(os.Getenv(name)); err == nil {
+		return d
 	}
 	return def
 }

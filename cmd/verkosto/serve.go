@@ -58,7 +58,8 @@ func serve(ctx context.Context, args []string, withDemo bool) error {
 	}
 	defer nc.Close()
 
-	a, err := app.Build(ctx, app.Config{Modules: selected, Pool: pool, NATS: nc, Logger: logger, StreamReplicas: c.replicas})
+	a, err := app.Build(ctx, app.Config{Modules: selected, Pool: pool, NATS: nc, Logger: logger,
+		StreamReplicas: c.replicas, StreamMaxAge: c.streamAge, OutboxRetention: c.outboxKeep})
 	if err != nil {
 		return err
 	}
