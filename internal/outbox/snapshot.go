@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/verkosto/verkosto/internal/cursor"
 	"github.com/verkosto/verkosto/internal/db"
 )
 
@@ -77,4 +78,26 @@ func SnapshotPosition(ctx context.Context, pool *pgxpool.Pool, schema, snapshot 
 		return uint64(*firstUnseen - 1), nil
 	}
 	return uint64(*position), nil
+}
+
+// ListCursor runs a list read and, for a first page, returns the change-feed
+// cursor consistent with what it read (see SnapshotPosition); "" when the
+// changes it saw were not confirmed published within a second (NATS down):
+// the list still answers. Later pages read without a snapshot.
+func ListCursor(ctx context.Context, pool *pgxpool.Pool, schema string, firstPage bool, read func(q db.DBTX) error) (string, error) {
+	if !firstPage {
+		return "", read(pool)
+	}
+	snap, err := ReadSnapshot(ctx, pool, read)
+	if err != nil {
+		return "", err
+	}
+	pos, err := SnapshotPosition(ctx, pool, schema, snap, time.Second)
+	if errors.Is(err, ErrPositionUnknown) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	return cursor.Encode(pos), nil
 }

@@ -15,7 +15,6 @@ import (
 	"github.com/verkosto/verkosto/gen/verkosto/networks/v1/networksv1connect"
 	"github.com/verkosto/verkosto/internal/apierr"
 	"github.com/verkosto/verkosto/internal/auth"
-	"github.com/verkosto/verkosto/internal/cursor"
 	"github.com/verkosto/verkosto/internal/db"
 	"github.com/verkosto/verkosto/internal/outbox"
 	"github.com/verkosto/verkosto/internal/reqid"
@@ -128,25 +127,9 @@ func canReadNetwork(p *auth.Principal, region, programme string) bool {
 	return p.Member() || p.PartnerReads(region, programme)
 }
 
-// snapshotList runs a list read in one snapshot and, for a first page,
-// returns the change-feed cursor consistent with it: "" when the snapshot's
-// changes were not confirmed published within a second (NATS down).
+// snapshotList: see outbox.ListCursor.
 func (s *Service) snapshotList(ctx context.Context, firstPage bool, read func(q db.DBTX) error) (string, error) {
-	if !firstPage {
-		return "", read(s.pool)
-	}
-	snap, err := outbox.ReadSnapshot(ctx, s.pool, read)
-	if err != nil {
-		return "", err
-	}
-	pos, err := outbox.SnapshotPosition(ctx, s.pool, Schema, snap, time.Second)
-	if errors.Is(err, outbox.ErrPositionUnknown) {
-		return "", nil
-	}
-	if err != nil {
-		return "", err
-	}
-	return cursor.Encode(pos), nil
+	return outbox.ListCursor(ctx, s.pool, Schema, firstPage, read)
 }
 
 func checkEtagString(kind, id, got, current string) error {
