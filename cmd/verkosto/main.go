@@ -10,18 +10,11 @@ import (
 	"syscall"
 
 	"github.com/verkosto/verkosto/internal/app"
-	"github.com/verkosto/verkosto/services/changes"
-	"github.com/verkosto/verkosto/services/networks"
+	"github.com/verkosto/verkosto/services/all"
 )
 
-// modules is the registry of every service the binary can run, in start order.
-// A new service adds its Module here.
-func modules() []app.Module {
-	return []app.Module{
-		networks.Module(),
-		changes.Module(),
-	}
-}
+// modules is the registry of every service the binary can run.
+func modules() []app.Module { return all.Modules() }
 
 const usage = `verkosto: coordinates Finland's regional association networks.
 

@@ -49,6 +49,8 @@ type App struct {
 	services []*Service
 	handler  http.Handler
 	Registry *prometheus.Registry
+	// Policies of every served procedure.
+	Policies auth.Policies
 }
 
 // platformMigrations are created in every service schema: its outbox and its
@@ -95,7 +97,7 @@ func Build(ctx context.Context, cfg Config) (*App, error) {
 	}
 	reg := prometheus.NewRegistry()
 	metrics := server.NewMetrics(reg)
-	authn := auth.Interceptor(auth.NewStore(cfg.Pool, cfg.Now))
+	authn := auth.NewInterceptor(auth.NewStore(cfg.Pool, cfg.Now))
 	deps := Deps{
 		Pool:           cfg.Pool,
 		NATS:           cfg.NATS,
@@ -108,15 +110,21 @@ func Build(ctx context.Context, cfg Config) (*App, error) {
 	a := &App{cfg: cfg, js: js, Registry: reg}
 	var names []string
 	var mounts []server.Mount
+	policies := auth.Policies{}
 	for _, m := range cfg.Modules {
 		svc, err := m.New(ctx, deps)
 		if err != nil {
 			return nil, fmt.Errorf("start service %s: %w", m.Name, err)
 		}
 		a.services = append(a.services, svc)
+		if err := policies.Merge(svc.Policies); err != nil {
+			return nil, fmt.Errorf("service %s: %w", m.Name, err)
+		}
 		names = append(names, svc.Names...)
 		mounts = append(mounts, svc.Mounts...)
 	}
+	authn.SetPolicies(policies)
+	a.Policies = policies
 	a.handler = server.Handler(server.Config{
 		Logger:   cfg.Logger,
 		Services: names,
@@ -125,6 +133,15 @@ func Build(ctx context.Context, cfg Config) (*App, error) {
 		Registry: reg,
 	})
 	return a, nil
+}
+
+// ServiceNames are the protobuf services served.
+func (a *App) ServiceNames() []string {
+	var out []string
+	for _, s := range a.services {
+		out = append(out, s.Names...)
+	}
+	return out
 }
 
 // Handler serves every module's RPCs, health, reflection, metrics and readiness.

@@ -17,6 +17,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/verkosto/verkosto/internal/auth"
 	"github.com/verkosto/verkosto/internal/db"
 	"github.com/verkosto/verkosto/internal/server"
 )
@@ -56,6 +57,8 @@ type Service struct {
 	Names   []string
 	Mounts  []server.Mount
 	Workers []Worker
+	// Policies say who may call each RPC of the service; every RPC needs one.
+	Policies auth.Policies
 }
 
 // Worker is a background loop: a NATS consumer, a daily job. It runs until

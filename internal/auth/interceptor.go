@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 
 	"connectrpc.com/connect"
@@ -15,16 +16,40 @@ type Authenticator interface {
 	Authenticate(ctx context.Context, secret string) (*Principal, error)
 }
 
-// Interceptor authenticates every call of Verkosto's services: a call without
-// a valid bearer credential ends UNAUTHENTICATED before any handler runs.
-// Authorization is then each handler's job, against the resource it touches.
-func Interceptor(a Authenticator) connect.Interceptor {
-	return &interceptor{auth: a}
+// Interceptor authenticates every call of Verkosto's services and applies the
+// procedure's policy: a call without a valid bearer credential ends
+// UNAUTHENTICATED, one whose roles the policy does not list, or to a
+// procedure without a policy, PERMISSION_DENIED, before any handler runs.
+// The handler then checks the binding reaches the resource it touches.
+type Interceptor struct {
+	auth     Authenticator
+	policies Policies
 }
 
-type interceptor struct{ auth Authenticator }
+// NewInterceptor authenticates with a; set the policies before serving.
+func NewInterceptor(a Authenticator) *Interceptor {
+	return &Interceptor{auth: a, policies: Policies{}}
+}
 
-func (i *interceptor) authenticate(ctx context.Context, header string) (context.Context, error) {
+// SetPolicies installs the policies of every served procedure.
+func (i *Interceptor) SetPolicies(p Policies) { i.policies = p }
+
+func (i *Interceptor) authorize(ctx context.Context, procedure, header string) (context.Context, error) {
+	pol, ok := i.policies[procedure]
+	if !ok {
+		return nil, apierr.PermissionDenied("no authorization policy for " + procedure)
+	}
+	ctx, err := i.authenticate(ctx, header)
+	if err != nil {
+		return nil, err
+	}
+	if !pol.Permits(FromContext(ctx)) {
+		return nil, apierr.PermissionDenied(fmt.Sprintf("%s needs one of the roles: %s", procedure, pol.RoleNames()))
+	}
+	return ctx, nil
+}
+
+func (i *Interceptor) authenticate(ctx context.Context, header string) (context.Context, error) {
 	secret, ok := strings.CutPrefix(header, "Bearer ")
 	if !ok || secret == "" {
 		return nil, apierr.Unauthenticated("missing bearer credential: send \"Authorization: Bearer vk_...\"")
@@ -39,12 +64,13 @@ func (i *interceptor) authenticate(ctx context.Context, header string) (context.
 	return WithPrincipal(ctx, p), nil
 }
 
-func (i *interceptor) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
+// WrapUnary implements connect.Interceptor.
+func (i *Interceptor) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
 	return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
 		if req.Spec().IsClient {
 			return next(ctx, req)
 		}
-		ctx, err := i.authenticate(ctx, req.Header().Get("Authorization"))
+		ctx, err := i.authorize(ctx, req.Spec().Procedure, req.Header().Get("Authorization"))
 		if err != nil {
 			return nil, err
 		}
@@ -52,13 +78,15 @@ func (i *interceptor) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
 	}
 }
 
-func (i *interceptor) WrapStreamingClient(next connect.StreamingClientFunc) connect.StreamingClientFunc {
+// WrapStreamingClient implements connect.Interceptor.
+func (i *Interceptor) WrapStreamingClient(next connect.StreamingClientFunc) connect.StreamingClientFunc {
 	return next
 }
 
-func (i *interceptor) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
+// WrapStreamingHandler implements connect.Interceptor.
+func (i *Interceptor) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
 	return func(ctx context.Context, conn connect.StreamingHandlerConn) error {
-		ctx, err := i.authenticate(ctx, conn.RequestHeader().Get("Authorization"))
+		ctx, err := i.authorize(ctx, conn.Spec().Procedure, conn.RequestHeader().Get("Authorization"))
 		if err != nil {
 			return err
 		}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/verkosto/verkosto/gen/verkosto/changes/v1/changesv1connect"
 	"github.com/verkosto/verkosto/internal/app"
+	"github.com/verkosto/verkosto/internal/auth"
 	"github.com/verkosto/verkosto/internal/server"
 )
 
@@ -21,6 +22,12 @@ func Module() app.Module {
 			return &app.Service{
 				Names:  []string{changesv1connect.ChangeFeedServiceName},
 				Mounts: []server.Mount{{Path: path, Handler: h}},
+				Policies: auth.Policies{
+					changesv1connect.ChangeFeedServiceListChangesProcedure: auth.Allow(
+						"partners and coordinators for their regions × programmes, admins", auth.RoleAdmin, auth.RoleCoordinator, auth.RolePartner),
+					changesv1connect.ChangeFeedServiceWatchChangesProcedure: auth.Allow(
+						"partners and coordinators for their regions × programmes, admins", auth.RoleAdmin, auth.RoleCoordinator, auth.RolePartner),
+				},
 			}, nil
 		},
 	}

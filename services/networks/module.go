@@ -34,8 +34,9 @@ func Module() app.Module {
 			s := &Service{pool: deps.Pool, now: deps.Now, outbox: outbox.New("networks", Schema, deps.Now)}
 			path, h := networksv1connect.NewNetworksServiceHandler(s, deps.HandlerOptions...)
 			return &app.Service{
-				Names:  []string{networksv1connect.NetworksServiceName},
-				Mounts: []server.Mount{{Path: path, Handler: h}},
+				Names:    []string{networksv1connect.NetworksServiceName},
+				Mounts:   []server.Mount{{Path: path, Handler: h}},
+				Policies: Policies,
 			}, nil
 		},
 	}

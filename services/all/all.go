@@ -1,0 +1,18 @@
+// Package all is the module registry: every service the verkosto binary can
+// run, in start order. A new service adds its Module here, and the
+// authorization matrix test then covers its RPCs.
+package all
+
+import (
+	"github.com/verkosto/verkosto/internal/app"
+	"github.com/verkosto/verkosto/services/changes"
+	"github.com/verkosto/verkosto/services/networks"
+)
+
+// Modules returns every module.
+func Modules() []app.Module {
+	return []app.Module{
+		networks.Module(),
+		changes.Module(),
+	}
+}
