@@ -183,6 +183,29 @@ func (p *Principal) AssociationIDs() []string {
 	return out
 }
 
+// LedNetworks lists the networks the principal leads.
+func (p *Principal) LedNetworks() []string {
+	var out []string
+	for _, b := range p.Bindings {
+		if b.Role == RoleLeader {
+			out = append(out, b.Network)
+		}
+	}
+	return out
+}
+
+// Coordinated lists the region × programme pairs the principal coordinates,
+// as parallel slices.
+func (p *Principal) Coordinated() (regions, programmes []string) {
+	for _, b := range p.Bindings {
+		if b.Role == RoleCoordinator {
+			regions = append(regions, b.Region)
+			programmes = append(programmes, b.Programme)
+		}
+	}
+	return regions, programmes
+}
+
 // PartnerReads reports a partner binding covering region × programme.
 func (p *Principal) PartnerReads(region, programme string) bool {
 	return p.has(func(b Binding) bool {

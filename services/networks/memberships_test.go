@@ -295,6 +295,19 @@ func TestPersonsArePersonalData(t *testing.T) {
 	wantCode(t, err, connect.CodePermissionDenied)
 	_, err = s.as(auth.Binding{Role: auth.RolePartner}).ListPersons(ctx, &networksv1.ListPersonsRequest{})
 	wantCode(t, err, connect.CodePermissionDenied)
+	// A coordinator reaches only persons of associations taking part in
+	// their networks: Eero's association is in none.
+	coord := s.as(auth.Binding{Role: auth.RoleCoordinator, Region: region, Programme: "lape"})
+	if res, err := coord.ListPersons(ctx, &networksv1.ListPersonsRequest{}); err != nil || len(res.GetPersons()) != 0 {
+		t.Fatalf("coordinator lists persons beyond their networks: %v %v", res, err)
+	}
+	_, err = coord.GetPerson(ctx, &networksv1.GetPersonRequest{Id: p.GetId()})
+	wantCode(t, err, connect.CodePermissionDenied)
+	n := s.network("lape")
+	s.member(n.GetId(), a.GetId())
+	if res, err := coord.ListPersons(ctx, &networksv1.ListPersonsRequest{}); err != nil || len(res.GetPersons()) != 1 {
+		t.Fatalf("coordinator does not see the person of a member association: %v %v", res, err)
+	}
 	// A contact may not register persons into another association.
 	_, err = s.as(auth.Binding{Role: auth.RoleAssociation, Association: b.GetId()}).CreatePerson(ctx, &networksv1.CreatePersonRequest{
 		Person: &networksv1.Person{GivenName: "X", FamilyName: "Y", AssociationIds: []string{a.GetId()}}})

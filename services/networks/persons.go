@@ -93,10 +93,56 @@ func mayManagePerson(p *auth.Principal, personID string, associationIDs ...[]str
 	return false
 }
 
-// mayReadPerson adds coordinators and leaders, who nominate and appoint
-// people, to those who manage the person. Partners never read persons.
-func mayReadPerson(p *auth.Principal, x *networksv1.Person) bool {
-	return mayManagePerson(p, x.GetId(), x.GetAssociationIds()) || p.IsCoordinator() || p.IsLeader()
+// reachSQL is true for persons (alias p) a leader or coordinator reaches:
+// persons acting for an association with a pending or active membership in
+// a network they lead ($1 uuid[]) or coordinate ($2, $3: region and
+// programme text[]); coordinators also reach persons of no association
+// (people of public organisations in their working groups).
+const reachSQL = `(EXISTS (SELECT 1 FROM networks.affiliations f
+		JOIN networks.memberships m ON m.association_id = f.association_id AND m.state IN ('PENDING', 'ACTIVE')
+		JOIN networks.networks n ON n.id = m.network_id
+		WHERE f.person_id = p.id AND (n.id = ANY ($1::uuid[])
+			OR EXISTS (SELECT 1 FROM unnest($2::text[], $3::text[]) AS s(r, g) WHERE s.r = n.region AND s.g = n.programme)))
+	OR (cardinality($2::text[]) > 0 AND NOT EXISTS (SELECT 1 FROM networks.affiliations f WHERE f.person_id = p.id)))`
+
+// reaches reports whether the principal's leader or coordinator bindings
+// reach the person.
+func reaches(ctx context.Context, q db.DBTX, pr *auth.Principal, personID string) (bool, error) {
+	regions, programmes := pr.Coordinated()
+	var ok bool
+	err := q.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM networks.persons p WHERE p.id = $4 AND `+reachSQL+`)`,
+		nonNil(pr.LedNetworks()), nonNil(regions), nonNil(programmes), personID).Scan(&ok)
+	return ok, err
+}
+
+// mayReadPerson: those who manage the person, and the leaders and
+// coordinators whose networks the person's associations take part in.
+// Partners never read persons.
+func mayReadPerson(ctx context.Context, q db.DBTX, p *auth.Principal, x *networksv1.Person) (bool, error) {
+	if mayManagePerson(p, x.GetId(), x.GetAssociationIds()) {
+		return true, nil
+	}
+	if !p.IsCoordinator() && !p.IsLeader() {
+		return false, nil
+	}
+	return reaches(ctx, q, p, x.GetId())
+}
+
+// associationsReachable checks that a leader or coordinator registers persons
+// only into associations taking part in their networks (coordinators may
+// also register persons of no association).
+func associationsReachable(ctx context.Context, q db.DBTX, p *auth.Principal, associationIDs []string) (bool, error) {
+	regions, programmes := p.Coordinated()
+	if len(associationIDs) == 0 {
+		return len(regions) > 0, nil
+	}
+	var unreachable int
+	err := q.QueryRow(ctx, `SELECT count(*) FROM unnest($4::uuid[]) AS a(id) WHERE NOT EXISTS (
+		SELECT 1 FROM networks.memberships m JOIN networks.networks n ON n.id = m.network_id
+		WHERE m.association_id = a.id AND m.state IN ('PENDING', 'ACTIVE') AND (n.id = ANY ($1::uuid[])
+			OR EXISTS (SELECT 1 FROM unnest($2::text[], $3::text[]) AS s(r, g) WHERE s.r = n.region AND s.g = n.programme)))`,
+		nonNil(p.LedNetworks()), nonNil(regions), nonNil(programmes), associationIDs).Scan(&unreachable)
+	return unreachable == 0, err
 }
 
 func (s *Service) setAffiliations(ctx context.Context, tx pgx.Tx, personID string, associationIDs []string) error {
@@ -133,8 +179,14 @@ func (s *Service) CreatePerson(ctx context.Context, req *networksv1.CreatePerson
 		return nil, err
 	}
 	p := caller(ctx)
-	if !p.IsAdmin() && !p.IsCoordinator() && !p.IsLeader() && !mayManagePerson(p, "", x.GetAssociationIds()) {
-		return nil, deny("an association contact may only register persons of their own association")
+	if !p.IsAdmin() && !(len(x.GetAssociationIds()) > 0 && mayManagePerson(p, "", x.GetAssociationIds())) {
+		ok, err := associationsReachable(ctx, s.pool, p, x.GetAssociationIds())
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, deny("you may register persons only of associations taking part in your networks (an association contact: of their own association)")
+		}
 	}
 	hashReq := proto.CloneOf(req)
 	hashReq.RequestId = ""
@@ -176,7 +228,11 @@ func (s *Service) GetPerson(ctx context.Context, req *networksv1.GetPersonReques
 	if err != nil {
 		return nil, err
 	}
-	if !mayReadPerson(caller(ctx), x) {
+	ok, err := mayReadPerson(ctx, s.pool, caller(ctx), x)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
 		return nil, deny("you may not read person %s", req.GetId())
 	}
 	return &networksv1.GetPersonResponse{Person: x}, nil
@@ -200,24 +256,24 @@ func (s *Service) ListPersons(ctx context.Context, req *networksv1.ListPersonsRe
 	if err != nil {
 		return nil, err
 	}
+	// Everyone but admins sees the persons they reach: an association
+	// contact their associations', leaders and coordinators those of the
+	// associations taking part in their networks.
 	p := caller(ctx)
-	var only []string // nil: no restriction
-	if !p.IsAdmin() && !p.IsCoordinator() && !p.IsLeader() {
-		only = p.AssociationIDs()
-		if len(only) == 0 {
-			return nil, deny("you may not list persons")
-		}
-		if req.GetAssociationId() != "" && !slices.Contains(only, req.GetAssociationId()) {
-			return nil, deny("you may list only the persons of your own association")
-		}
+	restricted := !p.IsAdmin()
+	regions, programmes := p.Coordinated()
+	if restricted && !p.IsCoordinator() && !p.IsLeader() && req.GetAssociationId() != "" && !p.ActsFor(req.GetAssociationId()) {
+		return nil, deny("you may list only the persons of your own association")
 	}
 	rows, err := s.pool.Query(ctx, `SELECT `+personColumns+` FROM networks.persons p
-		WHERE ($1::uuid IS NULL OR p.id > $1)
-		AND ($2::uuid IS NULL OR EXISTS (SELECT 1 FROM networks.affiliations f WHERE f.person_id = p.id AND f.association_id = $2))
-		AND ($3 = '' OR (p.given_name || ' ' || p.family_name) ILIKE '%' || $3 || '%')
-		AND ($4::uuid[] IS NULL OR EXISTS (SELECT 1 FROM networks.affiliations f WHERE f.person_id = p.id AND f.association_id = ANY ($4)))
-		ORDER BY p.id LIMIT $5`,
-		nullable(after), nullable(req.GetAssociationId()), likeEscape(req.GetQuery()), only, size+1)
+		WHERE ($4::uuid IS NULL OR p.id > $4)
+		AND ($5::uuid IS NULL OR EXISTS (SELECT 1 FROM networks.affiliations f WHERE f.person_id = p.id AND f.association_id = $5))
+		AND ($6 = '' OR (p.given_name || ' ' || p.family_name) ILIKE '%' || $6 || '%')
+		AND (NOT $7 OR p.id = $9::uuid OR EXISTS (SELECT 1 FROM networks.affiliations f WHERE f.person_id = p.id AND f.association_id = ANY ($8::uuid[]))
+			OR `+reachSQL+`)
+		ORDER BY p.id LIMIT $10`,
+		nonNil(p.LedNetworks()), nonNil(regions), nonNil(programmes),
+		nullable(after), nullable(req.GetAssociationId()), likeEscape(req.GetQuery()), restricted, nonNil(p.AssociationIDs()), nullable(p.PersonID), size+1)
 	if err != nil {
 		return nil, err
 	}
