@@ -11,6 +11,7 @@ import (
 
 	"github.com/verkosto/verkosto/internal/app"
 	"github.com/verkosto/verkosto/services/networks"
+	"github.com/verkosto/verkosto/services/workinggroups"
 )
 
 // modules is the registry of every service the binary can run, in start order.
@@ -18,6 +19,7 @@ import (
 func modules() []app.Module {
 	return []app.Module{
 		networks.Module(),
+		workinggroups.Module(),
 	}
 }
 
