@@ -74,7 +74,7 @@ func memberEvent(name string, m *workinggroupsv1.Member) outbox.Event {
 		Region: m.GetRegion(), Programme: m.GetProgramme(), Payload: m}
 }
 
-func roleName(r workinggroupsv1.Member_Role) string   { return strings.TrimPrefix(r.String(), "ROLE_") }
+func roleName(r workinggroupsv1.Member_Role) string { return strings.TrimPrefix(r.String(), "ROLE_") }
 func memberStateName(s workinggroupsv1.Member_State) string {
 	return strings.TrimPrefix(s.String(), "STATE_")
 }
