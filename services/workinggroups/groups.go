@@ -403,6 +403,18 @@ func (s *Service) UpdateWorkingGroup(ctx context.Context, req *workinggroupsv1.U
 	}
 	var out *workinggroupsv1.WorkingGroup
 	err = s.write(ctx, func(tx pgx.Tx) ([]outbox.Event, error) {
+		if paths["parent_id"] {
+			// Re-parenting takes the tree's lock before any row lock, so
+			// concurrent moves serialize without deadlocking.
+			var region, programme string
+			err := tx.QueryRow(ctx, `SELECT region, programme FROM workinggroups.working_groups WHERE id = $1`, g.GetId()).Scan(&region, &programme)
+			if err != nil {
+				return nil, notFound(err, "working group", g.GetId())
+			}
+			if err := treeLock(ctx, tx, region, programme); err != nil {
+				return nil, err
+			}
+		}
 		cur, err := getGroup(ctx, tx, g.GetId(), forUpdate)
 		if err != nil {
 			return nil, err
@@ -470,11 +482,8 @@ func (s *Service) UpdateWorkingGroup(ctx context.Context, req *workinggroupsv1.U
 
 // reparent checks that cur may move under parentID ("" makes it top-level):
 // the new parent is ACTIVE, in the same region × programme, and neither the
-// group itself nor one of its descendants.
+// group itself nor one of its descendants. The caller holds the tree lock.
 func (s *Service) reparent(ctx context.Context, tx pgx.Tx, cur *workinggroupsv1.WorkingGroup, parentID string) error {
-	if err := treeLock(ctx, tx, cur.GetRegion(), cur.GetProgramme()); err != nil {
-		return err
-	}
 	if parentID == "" {
 		return nil
 	}

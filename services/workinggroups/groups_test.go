@@ -2,6 +2,7 @@ package workinggroups_test
 
 import (
 	"strings"
+	"sync"
 	"testing"
 
 	"connectrpc.com/connect"
@@ -590,5 +591,35 @@ func TestSeatAllocations(t *testing.T) {
 	}
 	if len(payload.GetSeatAllocations()) != 1 || payload.GetEtag() != "5" {
 		t.Fatalf("last seats_updated payload: %v", &payload)
+	}
+}
+
+// Two moves that together would make a cycle (A under B, B under A) race:
+// one wins, the other sees the cycle.
+func TestConcurrentReparentingMakesNoCycle(t *testing.T) {
+	s := newSetup(t)
+	for round := range 5 {
+		a := s.group("A", "")
+		b := s.group("B", "")
+		var wg sync.WaitGroup
+		errs := make([]error, 2)
+		for i, pair := range [][2]*workinggroupsv1.WorkingGroup{{a, b}, {b, a}} {
+			wg.Go(func() {
+				x := clone(pair[0])
+				x.ParentId = pair[1].GetId()
+				_, errs[i] = s.coordinator.UpdateWorkingGroup(ctx, &workinggroupsv1.UpdateWorkingGroupRequest{WorkingGroup: x, UpdateMask: fieldMask("parent_id")})
+			})
+		}
+		wg.Wait()
+		failed := 0
+		for _, err := range errs {
+			if err != nil {
+				wantCode(t, err, connect.CodeFailedPrecondition, "sub-groups")
+				failed++
+			}
+		}
+		if failed != 1 {
+			t.Fatalf("round %d: %d of 2 crossing moves failed, want 1", round, failed)
+		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -68,21 +69,31 @@ func denyRead(region, programme string) error {
 }
 
 // write runs fn in one transaction and appends the changes it returns to the
-// outbox in the same transaction: state and its changes commit together.
+// outbox in the same transaction: state and its changes commit together. A
+// transaction PostgreSQL aborted as a deadlock victim (rare: a close and a
+// re-parent crossing in one tree) is run again.
 func (s *Service) write(ctx context.Context, fn func(tx pgx.Tx) ([]outbox.Event, error)) error {
 	actor := caller(ctx).Actor()
-	return db.InTx(ctx, s.pool, func(tx pgx.Tx) error {
-		events, err := fn(tx)
-		if err != nil {
-			return err
-		}
-		for _, ev := range events {
-			if _, err := s.outbox.Append(ctx, tx, actor, ev); err != nil {
+	var err error
+	for attempt := 1; ; attempt++ {
+		err = db.InTx(ctx, s.pool, func(tx pgx.Tx) error {
+			events, err := fn(tx)
+			if err != nil {
 				return err
 			}
+			for _, ev := range events {
+				if _, err := s.outbox.Append(ctx, tx, actor, ev); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		var pgErr *pgconn.PgError
+		if attempt < 3 && errors.As(err, &pgErr) && (pgErr.Code == "40P01" || pgErr.Code == "40001") {
+			continue
 		}
-		return nil
-	})
+		return err
+	}
 }
 
 // create is write for a create carrying a request_id: a retry returns the
