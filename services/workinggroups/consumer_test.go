@@ -258,3 +258,32 @@ func TestNominationsIgnored(t *testing.T) {
 		t.Fatalf("members of the closed group: %v %v", shut, err)
 	}
 }
+
+// The consumer rides out a NATS restart: a confirmation published after it
+// is still applied.
+func TestNominationConsumerSurvivesNATSRestart(t *testing.T) {
+	s := newSetup(t)
+	g := s.group("Asiakasohjauksen työryhmä", "")
+	network := ids.New()
+	before := nomination(g.GetId(), network, ids.New(), 1, false, "Ennen Katkoa")
+	s.publish("confirmed", before, "", "")
+	s.waitMembers(g.GetId(), func(l []*workinggroupsv1.Member) bool { return len(l) == 1 })
+
+	s.StopNATS()
+	time.Sleep(300 * time.Millisecond)
+	s.StartNATS()
+	after := nomination(g.GetId(), network, ids.New(), 2, false, "Katkon Jälkeen")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		// The test's own connection reconnects too; publish once it has.
+		if _, err := s.JS.AccountInfo(ctx); err == nil || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	s.publish("confirmed", after, "", "")
+	list := s.waitMembers(g.GetId(), func(l []*workinggroupsv1.Member) bool { return byNomination(l, after.GetId()) != nil })
+	if len(list) != 2 {
+		t.Fatalf("members after the restart: %v", list)
+	}
+}

@@ -95,6 +95,8 @@ func TestWorkingGroupLifecycle(t *testing.T) {
 	_, err = s.coordinator.SetSeatAllocation(ctx, &workinggroupsv1.SetSeatAllocationRequest{WorkingGroupId: g.GetId(),
 		SeatAllocation: &workinggroupsv1.SeatAllocation{NetworkId: ids.New(), Seats: 1}})
 	wantCode(t, err, connect.CodeFailedPrecondition, "CLOSED")
+	_, err = s.coordinator.RemoveSeatAllocation(ctx, &workinggroupsv1.RemoveSeatAllocationRequest{WorkingGroupId: g.GetId(), NetworkId: ids.New()})
+	wantCode(t, err, connect.CodeFailedPrecondition, "CLOSED")
 	_, err = s.coordinator.CreateWorkingGroup(ctx, &workinggroupsv1.CreateWorkingGroupRequest{WorkingGroup: func() *workinggroupsv1.WorkingGroup {
 		sub := newGroup("Alatyöryhmä")
 		sub.ParentId = g.GetId()
