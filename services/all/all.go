@@ -7,12 +7,14 @@ import (
 	"github.com/verkosto/verkosto/internal/app"
 	"github.com/verkosto/verkosto/services/changes"
 	"github.com/verkosto/verkosto/services/networks"
+	"github.com/verkosto/verkosto/services/workinggroups"
 )
 
 // Modules returns every module.
 func Modules() []app.Module {
 	return []app.Module{
 		networks.Module(),
+		workinggroups.Module(),
 		changes.Module(),
 	}
 }
