@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"connectrpc.com/connect"
+	"github.com/jackc/pgx/v5"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/protobuf/reflect/protoreflect"
 )
@@ -68,6 +69,20 @@ func InvalidArgument(field, description string) error {
 // NotFound says the named resource does not exist.
 func NotFound(kind, id string) error {
 	return withReason(connect.CodeNotFound, "NOT_FOUND", fmt.Sprintf("%s %q not found", kind, id))
+}
+
+// IfNotFound maps a missing row to NOT_FOUND of the named resource and
+// returns any other error as it is.
+func IfNotFound(err error, kind, id string) error {
+	if errors.Is(err, pgx.ErrNoRows) {
+		return NotFound(kind, id)
+	}
+	return err
+}
+
+// Deny is PermissionDenied with formatting.
+func Deny(format string, args ...any) error {
+	return PermissionDenied(fmt.Sprintf(format, args...))
 }
 
 // AlreadyExists says a resource with the same identity exists.

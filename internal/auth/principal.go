@@ -231,6 +231,40 @@ func WithPrincipal(ctx context.Context, p *Principal) context.Context {
 	return context.WithValue(ctx, ctxKey{}, p)
 }
 
+// Caller is the principal of a call the interceptor authenticated; a
+// principal without bindings (who may do nothing) otherwise.
+func Caller(ctx context.Context) *Principal {
+	if p := FromContext(ctx); p != nil {
+		return p
+	}
+	return &Principal{}
+}
+
+// PartnerScope turns a partner's bindings into parallel region and programme
+// lists ("" = any) for ScopeSQL; nil, nil for principals who take part in
+// the networks and read every region.
+func PartnerScope(p *Principal) (regions, programmes []string) {
+	if p.Member() {
+		return nil, nil
+	}
+	regions, programmes = []string{}, []string{}
+	for _, b := range p.Bindings {
+		if b.Role == RolePartner {
+			regions = append(regions, b.Region)
+			programmes = append(programmes, b.Programme)
+		}
+	}
+	return regions, programmes
+}
+
+// ScopeSQL is the SQL condition matching the region and programme columns of
+// table alias against a PartnerScope passed as two text[] parameters.
+func ScopeSQL(alias string, regionsParam, programmesParam int) string {
+	return fmt.Sprintf(`($%d::text[] IS NULL OR EXISTS (SELECT 1 FROM unnest($%d::text[], $%d::text[]) AS s(r, p)
+		WHERE (s.r = '' OR s.r = %s.region) AND (s.p = '' OR s.p = %s.programme)))`,
+		regionsParam, regionsParam, programmesParam, alias, alias)
+}
+
 // FromContext returns the principal of the call; nil when unauthenticated.
 func FromContext(ctx context.Context) *Principal {
 	p, _ := ctx.Value(ctxKey{}).(*Principal)

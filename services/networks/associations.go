@@ -15,7 +15,11 @@ import (
 	networksv1 "github.com/verkosto/verkosto/gen/verkosto/networks/v1"
 	"github.com/verkosto/verkosto/gen/verkosto/networks/v1/networksv1connect"
 	"github.com/verkosto/verkosto/internal/apierr"
+	"github.com/verkosto/verkosto/internal/auth"
+	"github.com/verkosto/verkosto/internal/check"
 	"github.com/verkosto/verkosto/internal/db"
+	"github.com/verkosto/verkosto/internal/etag"
+	"github.com/verkosto/verkosto/internal/fieldmask"
 	"github.com/verkosto/verkosto/internal/ids"
 	"github.com/verkosto/verkosto/internal/outbox"
 	"github.com/verkosto/verkosto/internal/page"
@@ -34,22 +38,22 @@ func scanAssociation(r pgx.Row) (*networksv1.Association, error) {
 	if err != nil {
 		return nil, err
 	}
-	a.CreateTime, a.UpdateTime, a.Etag = timestamppb.New(created), timestamppb.New(updated), etag(version)
+	a.CreateTime, a.UpdateTime, a.Etag = timestamppb.New(created), timestamppb.New(updated), etag.Of(version)
 	return a, nil
 }
 
 func checkAssociationFields(v *apierr.Violations, a *networksv1.Association, paths map[string]bool) {
 	if paths["name"] {
-		checkLocalized(v, "association.name", a.GetName(), true, 300)
+		check.Localized(v, "association.name", a.GetName(), true, 300)
 	}
 	if paths["business_id"] && a.GetBusinessId() != "" && !ValidBusinessID(a.GetBusinessId()) {
 		v.Add("association.business_id", "must be a Finnish business ID (Y-tunnus) like 0201256-6 with a valid check digit")
 	}
 	if paths["register_number"] {
-		checkText(v, "association.register_number", a.GetRegisterNumber(), 50)
+		check.Text(v, "association.register_number", a.GetRegisterNumber(), 50)
 	}
 	if paths["umbrella_organisation"] {
-		checkText(v, "association.umbrella_organisation", a.GetUmbrellaOrganisation(), 300)
+		check.Text(v, "association.umbrella_organisation", a.GetUmbrellaOrganisation(), 300)
 	}
 	if paths["municipalities"] {
 		if len(a.GetMunicipalities()) > 100 {
@@ -62,57 +66,42 @@ func checkAssociationFields(v *apierr.Violations, a *networksv1.Association, pat
 		}
 	}
 	if paths["website"] {
-		checkURL(v, "association.website", a.GetWebsite())
+		check.URL(v, "association.website", a.GetWebsite())
 	}
 	if paths["contact_email"] {
-		checkEmail(v, "association.contact_email", a.GetContactEmail())
+		check.Email(v, "association.contact_email", a.GetContactEmail())
 	}
 }
 
 var associationPaths = []string{"name", "business_id", "register_number", "umbrella_organisation", "municipalities", "website", "contact_email"}
 
-func allPaths(paths []string) map[string]bool {
-	m := make(map[string]bool, len(paths))
-	for _, p := range paths {
-		m[p] = true
-	}
-	return m
-}
-
-func nullable(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
-}
-
 // CreateAssociation registers an association: admins and coordinators.
 func (s *Service) CreateAssociation(ctx context.Context, req *networksv1.CreateAssociationRequest) (*networksv1.CreateAssociationResponse, error) {
-	p := caller(ctx)
+	p := auth.Caller(ctx)
 	if !p.IsAdmin() && !p.IsCoordinator() {
-		return nil, deny("only admins and programme coordinators may register associations")
+		return nil, apierr.Deny("only admins and programme coordinators may register associations")
 	}
 	a := req.GetAssociation()
 	var v apierr.Violations
 	if a == nil {
 		v.Add("association", "is required")
 	}
-	checkAssociationFields(&v, a, allPaths(associationPaths))
-	serverOwned(&v, "association", owned{"id", a.GetId() != ""}, owned{"create_time", a.GetCreateTime() != nil},
-		owned{"update_time", a.GetUpdateTime() != nil}, owned{"etag", a.GetEtag() != ""})
+	checkAssociationFields(&v, a, fieldmask.All(associationPaths))
+	check.ServerOwned(&v, "association", check.Set("id", a.GetId() != ""), check.Set("create_time", a.GetCreateTime() != nil),
+		check.Set("update_time", a.GetUpdateTime() != nil), check.Set("etag", a.GetEtag() != ""))
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	hashReq := proto.CloneOf(req)
 	hashReq.RequestId = ""
 	now := s.now()
-	id, err := s.create(ctx, networksv1connect.NetworksServiceCreateAssociationProcedure, req.GetRequestId(), reqid.Hash(hashReq), ids.New(),
+	id, err := s.w.Create(ctx, networksv1connect.NetworksServiceCreateAssociationProcedure, req.GetRequestId(), reqid.Hash(hashReq), ids.New(),
 		func(tx pgx.Tx, id string) ([]outbox.Event, error) {
 			_, err := tx.Exec(ctx, `INSERT INTO networks.associations (id, name_fi, name_sv, name_en, business_id, register_number,
 				umbrella, municipalities, website, contact_email, create_time, update_time)
 				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)`,
-				id, a.GetName().GetFi(), a.GetName().GetSv(), a.GetName().GetEn(), nullable(a.GetBusinessId()), a.GetRegisterNumber(),
-				a.GetUmbrellaOrganisation(), nonNil(a.GetMunicipalities()), a.GetWebsite(), a.GetContactEmail(), now)
+				id, a.GetName().GetFi(), a.GetName().GetSv(), a.GetName().GetEn(), db.Null(a.GetBusinessId()), a.GetRegisterNumber(),
+				a.GetUmbrellaOrganisation(), db.NonNil(a.GetMunicipalities()), a.GetWebsite(), a.GetContactEmail(), now)
 			if c, ok := db.IsUniqueViolation(err); ok && c == "associations_business_id" {
 				return nil, apierr.AlreadyExists(fmt.Sprintf("an association with business ID %s already exists", a.GetBusinessId()))
 			}
@@ -135,13 +124,6 @@ func (s *Service) CreateAssociation(ctx context.Context, req *networksv1.CreateA
 	return &networksv1.CreateAssociationResponse{Association: out}, nil
 }
 
-func nonNil(s []string) []string {
-	if s == nil {
-		return []string{}
-	}
-	return s
-}
-
 func associationEvent(name string, a *networksv1.Association) outbox.Event {
 	v, _ := strconv.ParseInt(a.GetEtag(), 10, 64)
 	return outbox.Event{Kind: "association", Name: name, AggregateID: a.GetId(), Version: v, Payload: a}
@@ -149,14 +131,14 @@ func associationEvent(name string, a *networksv1.Association) outbox.Event {
 
 func getAssociation(ctx context.Context, q db.DBTX, id string) (*networksv1.Association, error) {
 	a, err := scanAssociation(q.QueryRow(ctx, `SELECT `+associationColumns+` FROM networks.associations a WHERE a.id = $1`, id))
-	return a, notFound(err, "association", id)
+	return a, apierr.IfNotFound(err, "association", id)
 }
 
 // GetAssociation is readable by every authenticated caller: associations and
 // their organisational contact details are public register information.
 func (s *Service) GetAssociation(ctx context.Context, req *networksv1.GetAssociationRequest) (*networksv1.GetAssociationResponse, error) {
 	var v apierr.Violations
-	checkID(&v, "id", req.GetId())
+	check.ID(&v, "id", req.GetId())
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
@@ -170,9 +152,9 @@ func (s *Service) GetAssociation(ctx context.Context, req *networksv1.GetAssocia
 // ListAssociations pages associations by id with optional filters.
 func (s *Service) ListAssociations(ctx context.Context, req *networksv1.ListAssociationsRequest) (*networksv1.ListAssociationsResponse, error) {
 	var v apierr.Violations
-	checkOptionalID(&v, "network_id", req.GetNetworkId())
-	checkText(&v, "query", req.GetQuery(), 200)
-	checkText(&v, "municipality", req.GetMunicipality(), 100)
+	check.OptionalID(&v, "network_id", req.GetNetworkId())
+	check.Text(&v, "query", req.GetQuery(), 200)
+	check.Text(&v, "municipality", req.GetMunicipality(), 100)
 	size, err := page.Size(req.GetPageSize())
 	if err != nil {
 		return nil, err
@@ -194,7 +176,7 @@ func (s *Service) ListAssociations(ctx context.Context, req *networksv1.ListAsso
 		AND ($4 = '' OR a.name_fi ILIKE '%' || $4 || '%' OR a.name_sv ILIKE '%' || $4 || '%' OR a.name_en ILIKE '%' || $4 || '%')
 		AND ($5 = '' OR a.business_id = $5)
 		ORDER BY a.id LIMIT $6`,
-			nullable(after), nullable(req.GetNetworkId()), req.GetMunicipality(), likeEscape(req.GetQuery()), req.GetBusinessId(), size+1)
+			db.Null(after), db.Null(req.GetNetworkId()), req.GetMunicipality(), likeEscape(req.GetQuery()), req.GetBusinessId(), size+1)
 		if err != nil {
 			return err
 		}
@@ -220,8 +202,8 @@ func likeEscape(s string) string {
 func (s *Service) UpdateAssociation(ctx context.Context, req *networksv1.UpdateAssociationRequest) (*networksv1.UpdateAssociationResponse, error) {
 	a := req.GetAssociation()
 	var v apierr.Violations
-	checkID(&v, "association.id", a.GetId())
-	paths, err := maskPaths(req.GetUpdateMask().GetPaths(), associationPaths)
+	check.ID(&v, "association.id", a.GetId())
+	paths, err := fieldmask.Paths(req.GetUpdateMask().GetPaths(), associationPaths)
 	if err != nil {
 		return nil, err
 	}
@@ -229,17 +211,17 @@ func (s *Service) UpdateAssociation(ctx context.Context, req *networksv1.UpdateA
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	p := caller(ctx)
+	p := auth.Caller(ctx)
 	if !p.IsAdmin() && !p.ActsFor(a.GetId()) {
-		return nil, deny("only an admin or the association's contact may change association %s", a.GetId())
+		return nil, apierr.Deny("only an admin or the association's contact may change association %s", a.GetId())
 	}
 	var out *networksv1.Association
-	err = s.write(ctx, func(tx pgx.Tx) ([]outbox.Event, error) {
+	err = s.w.Write(ctx, func(tx pgx.Tx) ([]outbox.Event, error) {
 		cur, err := scanAssociation(tx.QueryRow(ctx, `SELECT `+associationColumns+` FROM networks.associations a WHERE a.id = $1 FOR UPDATE`, a.GetId()))
 		if err != nil {
-			return nil, notFound(err, "association", a.GetId())
+			return nil, apierr.IfNotFound(err, "association", a.GetId())
 		}
-		if err := checkEtagString("association", a.GetId(), a.GetEtag(), cur.GetEtag()); err != nil {
+		if err := etag.Check("association", a.GetId(), a.GetEtag(), cur.GetEtag()); err != nil {
 			return nil, err
 		}
 		if paths["name"] {
@@ -266,8 +248,8 @@ func (s *Service) UpdateAssociation(ctx context.Context, req *networksv1.UpdateA
 		_, err = tx.Exec(ctx, `UPDATE networks.associations SET name_fi = $2, name_sv = $3, name_en = $4, business_id = $5,
 			register_number = $6, umbrella = $7, municipalities = $8, website = $9, contact_email = $10,
 			update_time = $11, version = version + 1 WHERE id = $1`,
-			cur.GetId(), cur.GetName().GetFi(), cur.GetName().GetSv(), cur.GetName().GetEn(), nullable(cur.GetBusinessId()),
-			cur.GetRegisterNumber(), cur.GetUmbrellaOrganisation(), nonNil(cur.GetMunicipalities()), cur.GetWebsite(), cur.GetContactEmail(), s.now())
+			cur.GetId(), cur.GetName().GetFi(), cur.GetName().GetSv(), cur.GetName().GetEn(), db.Null(cur.GetBusinessId()),
+			cur.GetRegisterNumber(), cur.GetUmbrellaOrganisation(), db.NonNil(cur.GetMunicipalities()), cur.GetWebsite(), cur.GetContactEmail(), s.now())
 		if c, ok := db.IsUniqueViolation(err); ok && c == "associations_business_id" {
 			return nil, apierr.AlreadyExists(fmt.Sprintf("an association with business ID %s already exists", cur.GetBusinessId()))
 		}

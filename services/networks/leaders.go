@@ -13,7 +13,10 @@ import (
 	networksv1 "github.com/verkosto/verkosto/gen/verkosto/networks/v1"
 	"github.com/verkosto/verkosto/gen/verkosto/networks/v1/networksv1connect"
 	"github.com/verkosto/verkosto/internal/apierr"
+	"github.com/verkosto/verkosto/internal/auth"
+	"github.com/verkosto/verkosto/internal/check"
 	"github.com/verkosto/verkosto/internal/db"
+	"github.com/verkosto/verkosto/internal/etag"
 	"github.com/verkosto/verkosto/internal/ids"
 	"github.com/verkosto/verkosto/internal/outbox"
 	"github.com/verkosto/verkosto/internal/page"
@@ -38,8 +41,8 @@ func scanLeader(r pgx.Row) (*networksv1.Leader, error) {
 	}
 	x.State = networksv1.Leader_State(networksv1.Leader_State_value["STATE_"+state])
 	x.TermStartTime, x.CreateTime, x.UpdateTime = timestamppb.New(start), timestamppb.New(created), timestamppb.New(updated)
-	x.TermEndTime, x.EndTime = optionalTime(termEnd), optionalTime(ended)
-	x.Etag = etag(version)
+	x.TermEndTime, x.EndTime = db.Timestamp(termEnd), db.Timestamp(ended)
+	x.Etag = etag.Of(version)
 	return x, nil
 }
 
@@ -49,11 +52,11 @@ func getLeader(ctx context.Context, q db.DBTX, id string, lock bool) (*networksv
 		sql += ` FOR UPDATE OF l`
 	}
 	x, err := scanLeader(q.QueryRow(ctx, sql, id))
-	return x, notFound(err, "leader", id)
+	return x, apierr.IfNotFound(err, "leader", id)
 }
 
 func leaderEvent(name string, l *networksv1.Leader) outbox.Event {
-	return outbox.Event{Kind: "network", Name: name, AggregateID: l.GetId(), Version: versionOf(l.GetEtag()),
+	return outbox.Event{Kind: "network", Name: name, AggregateID: l.GetId(), Version: etag.Version(l.GetEtag()),
 		Region: l.GetRegion(), Programme: l.GetProgramme(), Payload: l}
 }
 
@@ -62,9 +65,9 @@ func leaderEvent(name string, l *networksv1.Leader) outbox.Event {
 // concurrent appointments never exceed max_leaders.
 func (s *Service) AppointLeader(ctx context.Context, req *networksv1.AppointLeaderRequest) (*networksv1.AppointLeaderResponse, error) {
 	var v apierr.Violations
-	checkID(&v, "network_id", req.GetNetworkId())
-	checkID(&v, "person_id", req.GetPersonId())
-	checkID(&v, "association_id", req.GetAssociationId())
+	check.ID(&v, "network_id", req.GetNetworkId())
+	check.ID(&v, "person_id", req.GetPersonId())
+	check.ID(&v, "association_id", req.GetAssociationId())
 	now := s.now()
 	start := now
 	if req.GetTermStartTime() != nil {
@@ -86,14 +89,14 @@ func (s *Service) AppointLeader(ctx context.Context, req *networksv1.AppointLead
 	}
 	hashReq := proto.CloneOf(req)
 	hashReq.RequestId = ""
-	id, err := s.create(ctx, networksv1connect.NetworksServiceAppointLeaderProcedure, req.GetRequestId(), reqid.Hash(hashReq), ids.New(),
+	id, err := s.w.Create(ctx, networksv1connect.NetworksServiceAppointLeaderProcedure, req.GetRequestId(), reqid.Hash(hashReq), ids.New(),
 		func(tx pgx.Tx, id string) ([]outbox.Event, error) {
 			n, err := getNetwork(ctx, tx, req.GetNetworkId(), true)
 			if err != nil {
 				return nil, err
 			}
-			if !caller(ctx).Coordinates(n.GetRegion(), n.GetProgramme()) {
-				return nil, deny("only the coordinator of %s × %s or an admin may appoint leaders", n.GetRegion(), n.GetProgramme())
+			if !auth.Caller(ctx).Coordinates(n.GetRegion(), n.GetProgramme()) {
+				return nil, apierr.Deny("only the coordinator of %s × %s or an admin may appoint leaders", n.GetRegion(), n.GetProgramme())
 			}
 			var member, affiliated bool
 			var active int32
@@ -147,21 +150,21 @@ func (s *Service) AppointLeader(ctx context.Context, req *networksv1.AppointLead
 // EndLeaderTerm: the coordinator, an admin, or the leader themself (stepping down).
 func (s *Service) EndLeaderTerm(ctx context.Context, req *networksv1.EndLeaderTermRequest) (*networksv1.EndLeaderTermResponse, error) {
 	var v apierr.Violations
-	checkID(&v, "id", req.GetId())
+	check.ID(&v, "id", req.GetId())
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	var out *networksv1.Leader
-	err := s.write(ctx, func(tx pgx.Tx) ([]outbox.Event, error) {
+	err := s.w.Write(ctx, func(tx pgx.Tx) ([]outbox.Event, error) {
 		l, err := getLeader(ctx, tx, req.GetId(), true)
 		if err != nil {
 			return nil, err
 		}
-		p := caller(ctx)
+		p := auth.Caller(ctx)
 		if !p.Coordinates(l.GetRegion(), l.GetProgramme()) && (p.PersonID == "" || p.PersonID != l.GetPersonId()) {
-			return nil, deny("only the coordinator of %s × %s, an admin or the leader themself may end a term", l.GetRegion(), l.GetProgramme())
+			return nil, apierr.Deny("only the coordinator of %s × %s, an admin or the leader themself may end a term", l.GetRegion(), l.GetProgramme())
 		}
-		if err := checkEtagString("leader", l.GetId(), req.GetEtag(), l.GetEtag()); err != nil {
+		if err := etag.Check("leader", l.GetId(), req.GetEtag(), l.GetEtag()); err != nil {
 			return nil, err
 		}
 		if l.GetState() != networksv1.Leader_STATE_ACTIVE {
@@ -207,8 +210,8 @@ func (s *Service) endLeaders(ctx context.Context, tx pgx.Tx, where string, args 
 // ListLeaders lists leaders the caller may read: as for networks.
 func (s *Service) ListLeaders(ctx context.Context, req *networksv1.ListLeadersRequest) (*networksv1.ListLeadersResponse, error) {
 	var v apierr.Violations
-	checkOptionalID(&v, "network_id", req.GetNetworkId())
-	checkOptionalID(&v, "person_id", req.GetPersonId())
+	check.OptionalID(&v, "network_id", req.GetNetworkId())
+	check.OptionalID(&v, "person_id", req.GetPersonId())
 	if _, ok := networksv1.Leader_State_name[int32(req.GetState())]; !ok {
 		v.Add("state", "is not a leader state")
 	}
@@ -228,15 +231,15 @@ func (s *Service) ListLeaders(ctx context.Context, req *networksv1.ListLeadersRe
 	if err != nil {
 		return nil, err
 	}
-	regions, programmes, _ := partnerScope(caller(ctx))
+	regions, programmes := auth.PartnerScope(auth.Caller(ctx))
 	var list []*networksv1.Leader
 	changeCursor, err := s.snapshotList(ctx, req.GetPageToken() == "", func(q db.DBTX) error {
 		rows, err := q.Query(ctx, `SELECT `+leaderColumns+leaderFrom+`
 		WHERE ($1::uuid IS NULL OR l.id > $1) AND ($2::uuid IS NULL OR l.network_id = $2)
 		AND ($3::uuid IS NULL OR l.person_id = $3) AND ($4 = '' OR l.state = $4)
-		AND `+scopeSQL("n", 5, 6)+`
+		AND `+auth.ScopeSQL("n", 5, 6)+`
 		ORDER BY l.id LIMIT $7`,
-			nullable(after), nullable(req.GetNetworkId()), nullable(req.GetPersonId()), state, regions, programmes, size+1)
+			db.Null(after), db.Null(req.GetNetworkId()), db.Null(req.GetPersonId()), state, regions, programmes, size+1)
 		if err != nil {
 			return err
 		}

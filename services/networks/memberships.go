@@ -14,7 +14,9 @@ import (
 	"github.com/verkosto/verkosto/gen/verkosto/networks/v1/networksv1connect"
 	"github.com/verkosto/verkosto/internal/apierr"
 	"github.com/verkosto/verkosto/internal/auth"
+	"github.com/verkosto/verkosto/internal/check"
 	"github.com/verkosto/verkosto/internal/db"
+	"github.com/verkosto/verkosto/internal/etag"
 	"github.com/verkosto/verkosto/internal/ids"
 	"github.com/verkosto/verkosto/internal/outbox"
 	"github.com/verkosto/verkosto/internal/page"
@@ -38,16 +40,9 @@ func scanMembership(r pgx.Row) (*networksv1.Membership, error) {
 	}
 	x.State = networksv1.Membership_State(networksv1.Membership_State_value["STATE_"+state])
 	x.ApplyTime, x.CreateTime, x.UpdateTime = timestamppb.New(applied), timestamppb.New(created), timestamppb.New(updated)
-	x.DecideTime, x.EndTime = optionalTime(decided), optionalTime(ended)
-	x.Etag = etag(version)
+	x.DecideTime, x.EndTime = db.Timestamp(decided), db.Timestamp(ended)
+	x.Etag = etag.Of(version)
 	return x, nil
-}
-
-func optionalTime(t *time.Time) *timestamppb.Timestamp {
-	if t == nil {
-		return nil
-	}
-	return timestamppb.New(*t)
 }
 
 func getMembership(ctx context.Context, q db.DBTX, id string, lock bool) (*networksv1.Membership, int64, error) {
@@ -57,22 +52,16 @@ func getMembership(ctx context.Context, q db.DBTX, id string, lock bool) (*netwo
 	}
 	x, err := scanMembership(q.QueryRow(ctx, sql, id))
 	if err != nil {
-		return nil, 0, notFound(err, "membership", id)
+		return nil, 0, apierr.IfNotFound(err, "membership", id)
 	}
-	return x, versionOf(x.GetEtag()), nil
-}
-
-func versionOf(etag string) int64 {
-	var v int64
-	fmt.Sscan(etag, &v)
-	return v
+	return x, etag.Version(x.GetEtag()), nil
 }
 
 // membershipEvent: membership changes are changes of the network, e.g.
 // verkosto.changes.pohjois-pohjanmaa.lape.network.member_approved, with the
 // membership as the aggregate.
 func membershipEvent(name string, m *networksv1.Membership) outbox.Event {
-	return outbox.Event{Kind: "network", Name: name, AggregateID: m.GetId(), Version: versionOf(m.GetEtag()),
+	return outbox.Event{Kind: "network", Name: name, AggregateID: m.GetId(), Version: etag.Version(m.GetEtag()),
 		Region: m.GetRegion(), Programme: m.GetProgramme(), Payload: m}
 }
 
@@ -84,24 +73,24 @@ func stateName(s networksv1.Membership_State) string {
 // on its behalf) applies; the membership starts PENDING.
 func (s *Service) ApplyMembership(ctx context.Context, req *networksv1.ApplyMembershipRequest) (*networksv1.ApplyMembershipResponse, error) {
 	var v apierr.Violations
-	checkID(&v, "network_id", req.GetNetworkId())
-	checkID(&v, "association_id", req.GetAssociationId())
-	checkText(&v, "application_note", req.GetApplicationNote(), 2000)
+	check.ID(&v, "network_id", req.GetNetworkId())
+	check.ID(&v, "association_id", req.GetAssociationId())
+	check.Text(&v, "application_note", req.GetApplicationNote(), 2000)
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	hashReq := proto.CloneOf(req)
 	hashReq.RequestId = ""
 	now := s.now()
-	id, err := s.create(ctx, networksv1connect.NetworksServiceApplyMembershipProcedure, req.GetRequestId(), reqid.Hash(hashReq), ids.New(),
+	id, err := s.w.Create(ctx, networksv1connect.NetworksServiceApplyMembershipProcedure, req.GetRequestId(), reqid.Hash(hashReq), ids.New(),
 		func(tx pgx.Tx, id string) ([]outbox.Event, error) {
 			n, err := getNetwork(ctx, tx, req.GetNetworkId(), false)
 			if err != nil {
 				return nil, err
 			}
-			p := caller(ctx)
+			p := auth.Caller(ctx)
 			if !p.ActsFor(req.GetAssociationId()) && !p.Coordinates(n.GetRegion(), n.GetProgramme()) {
-				return nil, deny("only the association's contact or the network's coordinator may apply for membership")
+				return nil, apierr.Deny("only the association's contact or the network's coordinator may apply for membership")
 			}
 			if _, err := getAssociation(ctx, tx, req.GetAssociationId()); err != nil {
 				return nil, err
@@ -168,21 +157,21 @@ var (
 // checked on the locked row, so concurrent steps serialize and only one wins.
 func (s *Service) step(ctx context.Context, t transition, id, etagSeen, note string) (*networksv1.Membership, error) {
 	var v apierr.Violations
-	checkID(&v, "id", id)
-	checkText(&v, "decision_note", note, 2000)
+	check.ID(&v, "id", id)
+	check.Text(&v, "decision_note", note, 2000)
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	var out *networksv1.Membership
-	err := s.write(ctx, func(tx pgx.Tx) ([]outbox.Event, error) {
+	err := s.w.Write(ctx, func(tx pgx.Tx) ([]outbox.Event, error) {
 		m, version, err := getMembership(ctx, tx, id, true)
 		if err != nil {
 			return nil, err
 		}
-		if !t.allowed(caller(ctx), m) {
-			return nil, deny("only %s may %s membership %s", t.who, t.action, id)
+		if !t.allowed(auth.Caller(ctx), m) {
+			return nil, apierr.Deny("only %s may %s membership %s", t.who, t.action, id)
 		}
-		if err := checkEtag("membership", id, etagSeen, version); err != nil {
+		if err := etag.Check("membership", id, etagSeen, etag.Of(version)); err != nil {
 			return nil, err
 		}
 		if m.GetState() != t.from {
@@ -262,7 +251,7 @@ func canReadMembership(p *auth.Principal, m *networksv1.Membership) bool {
 // GetMembership: see canReadMembership.
 func (s *Service) GetMembership(ctx context.Context, req *networksv1.GetMembershipRequest) (*networksv1.GetMembershipResponse, error) {
 	var v apierr.Violations
-	checkID(&v, "id", req.GetId())
+	check.ID(&v, "id", req.GetId())
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
@@ -270,8 +259,8 @@ func (s *Service) GetMembership(ctx context.Context, req *networksv1.GetMembersh
 	if err != nil {
 		return nil, err
 	}
-	if !canReadMembership(caller(ctx), m) {
-		return nil, deny("your credential does not cover %s × %s", m.GetRegion(), m.GetProgramme())
+	if !canReadMembership(auth.Caller(ctx), m) {
+		return nil, apierr.Deny("your credential does not cover %s × %s", m.GetRegion(), m.GetProgramme())
 	}
 	return &networksv1.GetMembershipResponse{Membership: m}, nil
 }
@@ -279,8 +268,8 @@ func (s *Service) GetMembership(ctx context.Context, req *networksv1.GetMembersh
 // ListMemberships lists the memberships the caller may read.
 func (s *Service) ListMemberships(ctx context.Context, req *networksv1.ListMembershipsRequest) (*networksv1.ListMembershipsResponse, error) {
 	var v apierr.Violations
-	checkOptionalID(&v, "network_id", req.GetNetworkId())
-	checkOptionalID(&v, "association_id", req.GetAssociationId())
+	check.OptionalID(&v, "network_id", req.GetNetworkId())
+	check.OptionalID(&v, "association_id", req.GetAssociationId())
 	if _, ok := networksv1.Membership_State_name[int32(req.GetState())]; !ok {
 		v.Add("state", "is not a membership state")
 	}
@@ -300,15 +289,15 @@ func (s *Service) ListMemberships(ctx context.Context, req *networksv1.ListMembe
 	if err != nil {
 		return nil, err
 	}
-	regions, programmes, _ := partnerScope(caller(ctx))
+	regions, programmes := auth.PartnerScope(auth.Caller(ctx))
 	var list []*networksv1.Membership
 	changeCursor, err := s.snapshotList(ctx, req.GetPageToken() == "", func(q db.DBTX) error {
 		rows, err := q.Query(ctx, `SELECT `+membershipColumns+membershipFrom+`
 		WHERE ($1::uuid IS NULL OR m.id > $1) AND ($2::uuid IS NULL OR m.network_id = $2)
 		AND ($3::uuid IS NULL OR m.association_id = $3) AND ($4 = '' OR m.state = $4)
-		AND `+scopeSQL("n", 5, 6)+`
+		AND `+auth.ScopeSQL("n", 5, 6)+`
 		ORDER BY m.id LIMIT $7`,
-			nullable(after), nullable(req.GetNetworkId()), nullable(req.GetAssociationId()), state, regions, programmes, size+1)
+			db.Null(after), db.Null(req.GetNetworkId()), db.Null(req.GetAssociationId()), state, regions, programmes, size+1)
 		if err != nil {
 			return err
 		}

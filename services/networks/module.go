@@ -10,8 +10,8 @@ import (
 	"github.com/verkosto/verkosto/gen/verkosto/networks/v1/networksv1connect"
 	"github.com/verkosto/verkosto/internal/app"
 	"github.com/verkosto/verkosto/internal/db"
-	"github.com/verkosto/verkosto/internal/outbox"
 	"github.com/verkosto/verkosto/internal/server"
+	"github.com/verkosto/verkosto/internal/writer"
 )
 
 // Schema is the PostgreSQL schema the service owns.
@@ -31,7 +31,7 @@ func Module() app.Module {
 		Schema:     Schema,
 		Migrations: ms,
 		New: func(ctx context.Context, deps app.Deps) (*app.Service, error) {
-			s := &Service{pool: deps.Pool, now: deps.Now, outbox: outbox.New("networks", Schema, deps.Now)}
+			s := &Service{pool: deps.Pool, now: deps.Now, w: writer.New(deps.Pool, "networks", Schema, deps.Now)}
 			path, h := networksv1connect.NewNetworksServiceHandler(s, deps.HandlerOptions...)
 			return &app.Service{
 				Names:    []string{networksv1connect.NetworksServiceName},

@@ -14,7 +14,11 @@ import (
 	networksv1 "github.com/verkosto/verkosto/gen/verkosto/networks/v1"
 	"github.com/verkosto/verkosto/gen/verkosto/networks/v1/networksv1connect"
 	"github.com/verkosto/verkosto/internal/apierr"
+	"github.com/verkosto/verkosto/internal/auth"
+	"github.com/verkosto/verkosto/internal/check"
 	"github.com/verkosto/verkosto/internal/db"
+	"github.com/verkosto/verkosto/internal/etag"
+	"github.com/verkosto/verkosto/internal/fieldmask"
 	"github.com/verkosto/verkosto/internal/ids"
 	"github.com/verkosto/verkosto/internal/outbox"
 	"github.com/verkosto/verkosto/internal/page"
@@ -37,7 +41,7 @@ func scanNetwork(r pgx.Row) (*networksv1.Network, error) {
 	if err != nil {
 		return nil, err
 	}
-	x.CreateTime, x.UpdateTime, x.Etag = timestamppb.New(created), timestamppb.New(updated), etag(version)
+	x.CreateTime, x.UpdateTime, x.Etag = timestamppb.New(created), timestamppb.New(updated), etag.Of(version)
 	return x, nil
 }
 
@@ -47,7 +51,7 @@ func getNetwork(ctx context.Context, q db.DBTX, id string, lock bool) (*networks
 		sql += ` FOR UPDATE`
 	}
 	x, err := scanNetwork(q.QueryRow(ctx, sql, id))
-	return x, notFound(err, "network", id)
+	return x, apierr.IfNotFound(err, "network", id)
 }
 
 func networkEvent(name string, n *networksv1.Network) outbox.Event {
@@ -60,10 +64,10 @@ var networkPaths = []string{"name", "description", "max_leaders"}
 
 func checkNetworkFields(v *apierr.Violations, n *networksv1.Network, paths map[string]bool) {
 	if paths["name"] {
-		checkLocalized(v, "network.name", n.GetName(), false, 300)
+		check.Localized(v, "network.name", n.GetName(), false, 300)
 	}
 	if paths["description"] {
-		checkLocalized(v, "network.description", n.GetDescription(), false, 5000)
+		check.Localized(v, "network.description", n.GetDescription(), false, 5000)
 	}
 	if paths["max_leaders"] && (n.GetMaxLeaders() < 0 || n.GetMaxLeaders() > 20) {
 		v.Add("network.max_leaders", "must be between 1 and 20 (0 means the default, 2)")
@@ -79,15 +83,15 @@ func (s *Service) CreateNetwork(ctx context.Context, req *networksv1.CreateNetwo
 	}
 	v.Required("network.region", n.GetRegion())
 	v.Required("network.programme", n.GetProgramme())
-	checkNetworkFields(&v, n, allPaths(networkPaths))
-	serverOwned(&v, "network", owned{"id", n.GetId() != ""}, owned{"create_time", n.GetCreateTime() != nil},
-		owned{"update_time", n.GetUpdateTime() != nil}, owned{"etag", n.GetEtag() != ""},
-		owned{"active_member_count", n.GetActiveMemberCount() != 0})
+	checkNetworkFields(&v, n, fieldmask.All(networkPaths))
+	check.ServerOwned(&v, "network", check.Set("id", n.GetId() != ""), check.Set("create_time", n.GetCreateTime() != nil),
+		check.Set("update_time", n.GetUpdateTime() != nil), check.Set("etag", n.GetEtag() != ""),
+		check.Set("active_member_count", n.GetActiveMemberCount() != 0))
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	if !caller(ctx).Coordinates(n.GetRegion(), n.GetProgramme()) {
-		return nil, deny("only the coordinator of %s × %s or an admin may create its network", n.GetRegion(), n.GetProgramme())
+	if !auth.Caller(ctx).Coordinates(n.GetRegion(), n.GetProgramme()) {
+		return nil, apierr.Deny("only the coordinator of %s × %s or an admin may create its network", n.GetRegion(), n.GetProgramme())
 	}
 	maxLeaders := n.GetMaxLeaders()
 	if maxLeaders == 0 {
@@ -96,7 +100,7 @@ func (s *Service) CreateNetwork(ctx context.Context, req *networksv1.CreateNetwo
 	hashReq := proto.CloneOf(req)
 	hashReq.RequestId = ""
 	now := s.now()
-	id, err := s.create(ctx, networksv1connect.NetworksServiceCreateNetworkProcedure, req.GetRequestId(), reqid.Hash(hashReq), ids.New(),
+	id, err := s.w.Create(ctx, networksv1connect.NetworksServiceCreateNetworkProcedure, req.GetRequestId(), reqid.Hash(hashReq), ids.New(),
 		func(tx pgx.Tx, id string) ([]outbox.Event, error) {
 			if err := checkReference(ctx, tx, n.GetRegion(), n.GetProgramme()); err != nil {
 				return nil, err
@@ -148,7 +152,7 @@ func checkReference(ctx context.Context, q db.DBTX, region, programme string) er
 // GetNetwork: see canReadNetwork.
 func (s *Service) GetNetwork(ctx context.Context, req *networksv1.GetNetworkRequest) (*networksv1.GetNetworkResponse, error) {
 	var v apierr.Violations
-	checkID(&v, "id", req.GetId())
+	check.ID(&v, "id", req.GetId())
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
@@ -156,8 +160,8 @@ func (s *Service) GetNetwork(ctx context.Context, req *networksv1.GetNetworkRequ
 	if err != nil {
 		return nil, err
 	}
-	if !canReadNetwork(caller(ctx), n.GetRegion(), n.GetProgramme()) {
-		return nil, deny("your credential does not cover %s × %s", n.GetRegion(), n.GetProgramme())
+	if !canReadNetwork(auth.Caller(ctx), n.GetRegion(), n.GetProgramme()) {
+		return nil, apierr.Deny("your credential does not cover %s × %s", n.GetRegion(), n.GetProgramme())
 	}
 	return &networksv1.GetNetworkResponse{Network: n}, nil
 }
@@ -165,9 +169,9 @@ func (s *Service) GetNetwork(ctx context.Context, req *networksv1.GetNetworkRequ
 // ListNetworks lists the networks the caller may read.
 func (s *Service) ListNetworks(ctx context.Context, req *networksv1.ListNetworksRequest) (*networksv1.ListNetworksResponse, error) {
 	var v apierr.Violations
-	checkOptionalID(&v, "association_id", req.GetAssociationId())
-	checkText(&v, "region", req.GetRegion(), 64)
-	checkText(&v, "programme", req.GetProgramme(), 64)
+	check.OptionalID(&v, "association_id", req.GetAssociationId())
+	check.Text(&v, "region", req.GetRegion(), 64)
+	check.Text(&v, "programme", req.GetProgramme(), 64)
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
@@ -180,15 +184,15 @@ func (s *Service) ListNetworks(ctx context.Context, req *networksv1.ListNetworks
 	if err != nil {
 		return nil, err
 	}
-	regions, programmes, _ := partnerScope(caller(ctx))
+	regions, programmes := auth.PartnerScope(auth.Caller(ctx))
 	var list []*networksv1.Network
 	changeCursor, err := s.snapshotList(ctx, req.GetPageToken() == "", func(q db.DBTX) error {
 		rows, err := q.Query(ctx, `SELECT `+networkColumns+` FROM networks.networks n
 		WHERE ($1::uuid IS NULL OR n.id > $1) AND ($2 = '' OR n.region = $2) AND ($3 = '' OR n.programme = $3)
 		AND ($4::uuid IS NULL OR EXISTS (SELECT 1 FROM networks.memberships m WHERE m.network_id = n.id AND m.association_id = $4 AND m.state = 'ACTIVE'))
-		AND `+scopeSQL("n", 5, 6)+`
+		AND `+auth.ScopeSQL("n", 5, 6)+`
 		ORDER BY n.id LIMIT $7`,
-			nullable(after), req.GetRegion(), req.GetProgramme(), nullable(req.GetAssociationId()), regions, programmes, size+1)
+			db.Null(after), req.GetRegion(), req.GetProgramme(), db.Null(req.GetAssociationId()), regions, programmes, size+1)
 		if err != nil {
 			return err
 		}
@@ -209,8 +213,8 @@ func (s *Service) ListNetworks(ctx context.Context, req *networksv1.ListNetworks
 func (s *Service) UpdateNetwork(ctx context.Context, req *networksv1.UpdateNetworkRequest) (*networksv1.UpdateNetworkResponse, error) {
 	n := req.GetNetwork()
 	var v apierr.Violations
-	checkID(&v, "network.id", n.GetId())
-	paths, err := maskPaths(req.GetUpdateMask().GetPaths(), networkPaths)
+	check.ID(&v, "network.id", n.GetId())
+	paths, err := fieldmask.Paths(req.GetUpdateMask().GetPaths(), networkPaths)
 	if err != nil {
 		return nil, err
 	}
@@ -219,15 +223,15 @@ func (s *Service) UpdateNetwork(ctx context.Context, req *networksv1.UpdateNetwo
 		return nil, err
 	}
 	var out *networksv1.Network
-	err = s.write(ctx, func(tx pgx.Tx) ([]outbox.Event, error) {
+	err = s.w.Write(ctx, func(tx pgx.Tx) ([]outbox.Event, error) {
 		cur, err := getNetwork(ctx, tx, n.GetId(), true)
 		if err != nil {
 			return nil, err
 		}
-		if !caller(ctx).Coordinates(cur.GetRegion(), cur.GetProgramme()) {
-			return nil, deny("only the coordinator of %s × %s or an admin may change its network", cur.GetRegion(), cur.GetProgramme())
+		if !auth.Caller(ctx).Coordinates(cur.GetRegion(), cur.GetProgramme()) {
+			return nil, apierr.Deny("only the coordinator of %s × %s or an admin may change its network", cur.GetRegion(), cur.GetProgramme())
 		}
-		if err := checkEtagString("network", cur.GetId(), n.GetEtag(), cur.GetEtag()); err != nil {
+		if err := etag.Check("network", cur.GetId(), n.GetEtag(), cur.GetEtag()); err != nil {
 			return nil, err
 		}
 		if paths["name"] {

@@ -14,7 +14,10 @@ import (
 	"github.com/verkosto/verkosto/gen/verkosto/networks/v1/networksv1connect"
 	"github.com/verkosto/verkosto/internal/apierr"
 	"github.com/verkosto/verkosto/internal/auth"
+	"github.com/verkosto/verkosto/internal/check"
 	"github.com/verkosto/verkosto/internal/db"
+	"github.com/verkosto/verkosto/internal/etag"
+	"github.com/verkosto/verkosto/internal/fieldmask"
 	"github.com/verkosto/verkosto/internal/ids"
 	"github.com/verkosto/verkosto/internal/outbox"
 	"github.com/verkosto/verkosto/internal/page"
@@ -33,13 +36,13 @@ func scanPerson(r pgx.Row) (*networksv1.Person, error) {
 		return nil, err
 	}
 	x.DisplayName = x.GivenName + " " + x.FamilyName
-	x.CreateTime, x.UpdateTime, x.Etag = timestamppb.New(created), timestamppb.New(updated), etag(version)
+	x.CreateTime, x.UpdateTime, x.Etag = timestamppb.New(created), timestamppb.New(updated), etag.Of(version)
 	return x, nil
 }
 
 func getPerson(ctx context.Context, q db.DBTX, id string) (*networksv1.Person, error) {
 	x, err := scanPerson(q.QueryRow(ctx, `SELECT `+personColumns+` FROM networks.persons p WHERE p.id = $1`, id))
-	return x, notFound(err, "person", id)
+	return x, apierr.IfNotFound(err, "person", id)
 }
 
 // personEvent carries the person's id and name only: contact details never
@@ -57,24 +60,24 @@ var personPaths = []string{"given_name", "family_name", "email", "phone", "assoc
 func checkPersonFields(v *apierr.Violations, x *networksv1.Person, paths map[string]bool) {
 	if paths["given_name"] {
 		v.Required("person.given_name", x.GetGivenName())
-		checkText(v, "person.given_name", x.GetGivenName(), 100)
+		check.Text(v, "person.given_name", x.GetGivenName(), 100)
 	}
 	if paths["family_name"] {
 		v.Required("person.family_name", x.GetFamilyName())
-		checkText(v, "person.family_name", x.GetFamilyName(), 100)
+		check.Text(v, "person.family_name", x.GetFamilyName(), 100)
 	}
 	if paths["email"] {
-		checkEmail(v, "person.email", x.GetEmail())
+		check.Email(v, "person.email", x.GetEmail())
 	}
 	if paths["phone"] {
-		checkPhone(v, "person.phone", x.GetPhone())
+		check.Phone(v, "person.phone", x.GetPhone())
 	}
 	if paths["association_ids"] {
 		if len(x.GetAssociationIds()) > 50 {
 			v.Add("person.association_ids", "must list at most 50 associations")
 		}
 		for i, id := range x.GetAssociationIds() {
-			checkID(v, "person.association_ids["+strconv.Itoa(i)+"]", id)
+			check.ID(v, "person.association_ids["+strconv.Itoa(i)+"]", id)
 		}
 	}
 }
@@ -111,7 +114,7 @@ func reaches(ctx context.Context, q db.DBTX, pr *auth.Principal, personID string
 	regions, programmes := pr.Coordinated()
 	var ok bool
 	err := q.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM networks.persons p WHERE p.id = $4 AND `+reachSQL+`)`,
-		nonNil(pr.LedNetworks()), nonNil(regions), nonNil(programmes), personID).Scan(&ok)
+		db.NonNil(pr.LedNetworks()), db.NonNil(regions), db.NonNil(programmes), personID).Scan(&ok)
 	return ok, err
 }
 
@@ -141,7 +144,7 @@ func associationsReachable(ctx context.Context, q db.DBTX, p *auth.Principal, as
 		SELECT 1 FROM networks.memberships m JOIN networks.networks n ON n.id = m.network_id
 		WHERE m.association_id = a.id AND m.state IN ('PENDING', 'ACTIVE') AND (n.id = ANY ($1::uuid[])
 			OR EXISTS (SELECT 1 FROM unnest($2::text[], $3::text[]) AS s(r, g) WHERE s.r = n.region AND s.g = n.programme)))`,
-		nonNil(p.LedNetworks()), nonNil(regions), nonNil(programmes), associationIDs).Scan(&unreachable)
+		db.NonNil(p.LedNetworks()), db.NonNil(regions), db.NonNil(programmes), associationIDs).Scan(&unreachable)
 	return unreachable == 0, err
 }
 
@@ -172,26 +175,26 @@ func (s *Service) CreatePerson(ctx context.Context, req *networksv1.CreatePerson
 	if x == nil {
 		v.Add("person", "is required")
 	}
-	checkPersonFields(&v, x, allPaths(personPaths))
-	serverOwned(&v, "person", owned{"id", x.GetId() != ""}, owned{"create_time", x.GetCreateTime() != nil},
-		owned{"update_time", x.GetUpdateTime() != nil}, owned{"etag", x.GetEtag() != ""}, owned{"display_name", x.GetDisplayName() != ""})
+	checkPersonFields(&v, x, fieldmask.All(personPaths))
+	check.ServerOwned(&v, "person", check.Set("id", x.GetId() != ""), check.Set("create_time", x.GetCreateTime() != nil),
+		check.Set("update_time", x.GetUpdateTime() != nil), check.Set("etag", x.GetEtag() != ""), check.Set("display_name", x.GetDisplayName() != ""))
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	p := caller(ctx)
+	p := auth.Caller(ctx)
 	if !p.IsAdmin() && !(len(x.GetAssociationIds()) > 0 && mayManagePerson(p, "", x.GetAssociationIds())) {
 		ok, err := associationsReachable(ctx, s.pool, p, x.GetAssociationIds())
 		if err != nil {
 			return nil, err
 		}
 		if !ok {
-			return nil, deny("you may register persons only of associations taking part in your networks (an association contact: of their own association)")
+			return nil, apierr.Deny("you may register persons only of associations taking part in your networks (an association contact: of their own association)")
 		}
 	}
 	hashReq := proto.CloneOf(req)
 	hashReq.RequestId = ""
 	now := s.now()
-	id, err := s.create(ctx, networksv1connect.NetworksServiceCreatePersonProcedure, req.GetRequestId(), reqid.Hash(hashReq), ids.New(),
+	id, err := s.w.Create(ctx, networksv1connect.NetworksServiceCreatePersonProcedure, req.GetRequestId(), reqid.Hash(hashReq), ids.New(),
 		func(tx pgx.Tx, id string) ([]outbox.Event, error) {
 			_, err := tx.Exec(ctx, `INSERT INTO networks.persons (id, given_name, family_name, email, phone, create_time, update_time)
 				VALUES ($1, $2, $3, $4, $5, $6, $6)`, id, x.GetGivenName(), x.GetFamilyName(), x.GetEmail(), x.GetPhone(), now)
@@ -220,7 +223,7 @@ func (s *Service) CreatePerson(ctx context.Context, req *networksv1.CreatePerson
 // GetPerson: see mayReadPerson.
 func (s *Service) GetPerson(ctx context.Context, req *networksv1.GetPersonRequest) (*networksv1.GetPersonResponse, error) {
 	var v apierr.Violations
-	checkID(&v, "id", req.GetId())
+	check.ID(&v, "id", req.GetId())
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
@@ -228,12 +231,12 @@ func (s *Service) GetPerson(ctx context.Context, req *networksv1.GetPersonReques
 	if err != nil {
 		return nil, err
 	}
-	ok, err := mayReadPerson(ctx, s.pool, caller(ctx), x)
+	ok, err := mayReadPerson(ctx, s.pool, auth.Caller(ctx), x)
 	if err != nil {
 		return nil, err
 	}
 	if !ok {
-		return nil, deny("you may not read person %s", req.GetId())
+		return nil, apierr.Deny("you may not read person %s", req.GetId())
 	}
 	return &networksv1.GetPersonResponse{Person: x}, nil
 }
@@ -242,8 +245,8 @@ func (s *Service) GetPerson(ctx context.Context, req *networksv1.GetPersonReques
 // contact lists the persons of their own associations.
 func (s *Service) ListPersons(ctx context.Context, req *networksv1.ListPersonsRequest) (*networksv1.ListPersonsResponse, error) {
 	var v apierr.Violations
-	checkOptionalID(&v, "association_id", req.GetAssociationId())
-	checkText(&v, "query", req.GetQuery(), 200)
+	check.OptionalID(&v, "association_id", req.GetAssociationId())
+	check.Text(&v, "query", req.GetQuery(), 200)
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
@@ -259,11 +262,11 @@ func (s *Service) ListPersons(ctx context.Context, req *networksv1.ListPersonsRe
 	// Everyone but admins sees the persons they reach: an association
 	// contact their associations', leaders and coordinators those of the
 	// associations taking part in their networks.
-	p := caller(ctx)
+	p := auth.Caller(ctx)
 	restricted := !p.IsAdmin()
 	regions, programmes := p.Coordinated()
 	if restricted && !p.IsCoordinator() && !p.IsLeader() && req.GetAssociationId() != "" && !p.ActsFor(req.GetAssociationId()) {
-		return nil, deny("you may list only the persons of your own association")
+		return nil, apierr.Deny("you may list only the persons of your own association")
 	}
 	rows, err := s.pool.Query(ctx, `SELECT `+personColumns+` FROM networks.persons p
 		WHERE ($4::uuid IS NULL OR p.id > $4)
@@ -272,8 +275,8 @@ func (s *Service) ListPersons(ctx context.Context, req *networksv1.ListPersonsRe
 		AND (NOT $7 OR p.id = $9::uuid OR EXISTS (SELECT 1 FROM networks.affiliations f WHERE f.person_id = p.id AND f.association_id = ANY ($8::uuid[]))
 			OR `+reachSQL+`)
 		ORDER BY p.id LIMIT $10`,
-		nonNil(p.LedNetworks()), nonNil(regions), nonNil(programmes),
-		nullable(after), nullable(req.GetAssociationId()), likeEscape(req.GetQuery()), restricted, nonNil(p.AssociationIDs()), nullable(p.PersonID), size+1)
+		db.NonNil(p.LedNetworks()), db.NonNil(regions), db.NonNil(programmes),
+		db.Null(after), db.Null(req.GetAssociationId()), likeEscape(req.GetQuery()), restricted, db.NonNil(p.AssociationIDs()), db.Null(p.PersonID), size+1)
 	if err != nil {
 		return nil, err
 	}
@@ -292,8 +295,8 @@ func (s *Service) ListPersons(ctx context.Context, req *networksv1.ListPersonsRe
 func (s *Service) UpdatePerson(ctx context.Context, req *networksv1.UpdatePersonRequest) (*networksv1.UpdatePersonResponse, error) {
 	x := req.GetPerson()
 	var v apierr.Violations
-	checkID(&v, "person.id", x.GetId())
-	paths, err := maskPaths(req.GetUpdateMask().GetPaths(), personPaths)
+	check.ID(&v, "person.id", x.GetId())
+	paths, err := fieldmask.Paths(req.GetUpdateMask().GetPaths(), personPaths)
 	if err != nil {
 		return nil, err
 	}
@@ -301,21 +304,21 @@ func (s *Service) UpdatePerson(ctx context.Context, req *networksv1.UpdatePerson
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	p := caller(ctx)
+	p := auth.Caller(ctx)
 	var out *networksv1.Person
-	err = s.write(ctx, func(tx pgx.Tx) ([]outbox.Event, error) {
+	err = s.w.Write(ctx, func(tx pgx.Tx) ([]outbox.Event, error) {
 		cur, err := scanPerson(tx.QueryRow(ctx, `SELECT `+personColumns+` FROM networks.persons p WHERE p.id = $1 FOR UPDATE`, x.GetId()))
 		if err != nil {
-			return nil, notFound(err, "person", x.GetId())
+			return nil, apierr.IfNotFound(err, "person", x.GetId())
 		}
 		newAssociations := cur.GetAssociationIds()
 		if paths["association_ids"] {
 			newAssociations = x.GetAssociationIds()
 		}
 		if !mayManagePerson(p, cur.GetId(), cur.GetAssociationIds()) || (!p.IsAdmin() && p.PersonID != cur.GetId() && !mayManagePerson(p, "", newAssociations)) {
-			return nil, deny("you may not change person %s", x.GetId())
+			return nil, apierr.Deny("you may not change person %s", x.GetId())
 		}
-		if err := checkEtagString("person", cur.GetId(), x.GetEtag(), cur.GetEtag()); err != nil {
+		if err := etag.Check("person", cur.GetId(), x.GetEtag(), cur.GetEtag()); err != nil {
 			return nil, err
 		}
 		if paths["given_name"] {

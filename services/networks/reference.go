@@ -11,6 +11,8 @@ import (
 	commonv1 "github.com/verkosto/verkosto/gen/verkosto/common/v1"
 	networksv1 "github.com/verkosto/verkosto/gen/verkosto/networks/v1"
 	"github.com/verkosto/verkosto/internal/apierr"
+	"github.com/verkosto/verkosto/internal/auth"
+	"github.com/verkosto/verkosto/internal/check"
 	"github.com/verkosto/verkosto/internal/outbox"
 )
 
@@ -55,25 +57,25 @@ func scanProgramme(r pgx.CollectableRow) (*networksv1.Programme, error) {
 
 // CreateProgramme adds a region's own programme; admins only.
 func (s *Service) CreateProgramme(ctx context.Context, req *networksv1.CreateProgrammeRequest) (*networksv1.CreateProgrammeResponse, error) {
-	if !caller(ctx).IsAdmin() {
-		return nil, deny("only an admin may add programmes")
+	if !auth.Caller(ctx).IsAdmin() {
+		return nil, apierr.Deny("only an admin may add programmes")
 	}
 	p := req.GetProgramme()
 	var v apierr.Violations
 	if p == nil {
 		v.Add("programme", "is required")
 	}
-	if !ValidSlug(p.GetSlug()) {
+	if !check.ValidSlug(p.GetSlug()) {
 		v.Add("programme.slug", "must be lower-case letters, digits and single hyphens, e.g. \"lape\"")
 	}
-	checkLocalized(&v, "programme.name", p.GetName(), true, 200)
-	serverOwned(&v, "programme", owned{"create_time", p.GetCreateTime() != nil})
+	check.Localized(&v, "programme.name", p.GetName(), true, 200)
+	check.ServerOwned(&v, "programme", check.Set("create_time", p.GetCreateTime() != nil))
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	now := s.now()
 	out := &networksv1.Programme{Slug: p.GetSlug(), Name: p.GetName(), CreateTime: timestamppb.New(now)}
-	err := s.write(ctx, func(tx pgx.Tx) ([]outbox.Event, error) {
+	err := s.w.Write(ctx, func(tx pgx.Tx) ([]outbox.Event, error) {
 		tag, err := tx.Exec(ctx, `INSERT INTO networks.programmes (slug, name_fi, name_sv, name_en, create_time)
 			VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`, p.GetSlug(), p.GetName().GetFi(), p.GetName().GetSv(), p.GetName().GetEn(), now)
 		if err != nil {

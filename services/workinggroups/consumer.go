@@ -163,7 +163,7 @@ func (c *nominationConsumer) handle(ctx context.Context, msg jetstream.Msg) {
 func (s *Service) applyNomination(ctx context.Context, changeID, subject, name string, ch *changesv1.Change,
 	n *nominationsv1.Nomination, logger *slog.Logger) error {
 	ctx = auth.WithPrincipal(ctx, auth.System)
-	return s.write(ctx, func(tx pgx.Tx) ([]outbox.Event, error) {
+	return s.w.Write(ctx, func(tx pgx.Tx) ([]outbox.Event, error) {
 		tag, err := tx.Exec(ctx, `INSERT INTO workinggroups.processed_changes (change_id, subject) VALUES ($1, $2)
 			ON CONFLICT DO NOTHING`, changeID, subject)
 		if err != nil {

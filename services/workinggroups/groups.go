@@ -15,7 +15,11 @@ import (
 	workinggroupsv1 "github.com/verkosto/verkosto/gen/verkosto/workinggroups/v1"
 	"github.com/verkosto/verkosto/gen/verkosto/workinggroups/v1/workinggroupsv1connect"
 	"github.com/verkosto/verkosto/internal/apierr"
+	"github.com/verkosto/verkosto/internal/auth"
+	"github.com/verkosto/verkosto/internal/check"
 	"github.com/verkosto/verkosto/internal/db"
+	"github.com/verkosto/verkosto/internal/etag"
+	"github.com/verkosto/verkosto/internal/fieldmask"
 	"github.com/verkosto/verkosto/internal/ids"
 	"github.com/verkosto/verkosto/internal/outbox"
 	"github.com/verkosto/verkosto/internal/page"
@@ -41,9 +45,9 @@ func scanGroup(r pgx.Row, extra ...any) (*workinggroupsv1.WorkingGroup, error) {
 		return nil, err
 	}
 	x.State = workinggroupsv1.WorkingGroup_State(workinggroupsv1.WorkingGroup_State_value["STATE_"+state])
-	x.StartDate, x.EndDate = formatDate(&start), formatDate(end)
-	x.CloseTime = optionalTime(closed)
-	x.CreateTime, x.UpdateTime, x.Etag = timestamppb.New(created), timestamppb.New(updated), etag(version)
+	x.StartDate, x.EndDate = check.FormatDate(&start), check.FormatDate(end)
+	x.CloseTime = db.Timestamp(closed)
+	x.CreateTime, x.UpdateTime, x.Etag = timestamppb.New(created), timestamppb.New(updated), etag.Of(version)
 	return x, nil
 }
 
@@ -60,7 +64,7 @@ const (
 func getGroup(ctx context.Context, q db.DBTX, id, lock string) (*workinggroupsv1.WorkingGroup, error) {
 	x, err := scanGroup(q.QueryRow(ctx, `SELECT `+groupColumns+` FROM workinggroups.working_groups g WHERE g.id = $1`+lock, id))
 	if err != nil {
-		return nil, notFound(err, "working group", id)
+		return nil, apierr.IfNotFound(err, "working group", id)
 	}
 	if err := loadSeats(ctx, q, x); err != nil {
 		return nil, err
@@ -108,7 +112,7 @@ func loadSeats(ctx context.Context, q db.DBTX, groups ...*workinggroupsv1.Workin
 }
 
 func groupEvent(name string, g *workinggroupsv1.WorkingGroup) outbox.Event {
-	return outbox.Event{Kind: kind, Name: name, AggregateID: g.GetId(), Version: versionOf(g.GetEtag()),
+	return outbox.Event{Kind: kind, Name: name, AggregateID: g.GetId(), Version: etag.Version(g.GetEtag()),
 		Region: g.GetRegion(), Programme: g.GetProgramme(), Payload: g}
 }
 
@@ -123,38 +127,38 @@ var groupPaths = []string{"name", "mandate", "municipality", "parent_id", "start
 func checkGroupFields(v *apierr.Violations, g *workinggroupsv1.WorkingGroup, paths map[string]bool) {
 	const p = "working_group."
 	if paths["name"] {
-		checkLocalized(v, p+"name", g.GetName(), 300)
+		check.Localized(v, p+"name", g.GetName(), true, 300)
 	}
 	if paths["mandate"] {
-		checkLocalized(v, p+"mandate", g.GetMandate(), 5000)
+		check.Localized(v, p+"mandate", g.GetMandate(), true, 5000)
 	}
 	if paths["municipality"] {
-		checkText(v, p+"municipality", g.GetMunicipality(), 100)
+		check.Text(v, p+"municipality", g.GetMunicipality(), 100)
 	}
 	if paths["parent_id"] {
-		checkOptionalID(v, p+"parent_id", g.GetParentId())
+		check.OptionalID(v, p+"parent_id", g.GetParentId())
 	}
 	if paths["start_date"] {
 		if g.GetStartDate() == "" {
 			v.Add(p+"start_date", "is required")
 		}
-		parseDate(v, p+"start_date", g.GetStartDate())
+		check.Date(v, p+"start_date", g.GetStartDate())
 	}
 	if paths["end_date"] {
-		parseDate(v, p+"end_date", g.GetEndDate())
+		check.Date(v, p+"end_date", g.GetEndDate())
 	}
 	if paths["coordinator_person_id"] {
-		checkID(v, p+"coordinator_person_id", g.GetCoordinatorPersonId())
+		check.ID(v, p+"coordinator_person_id", g.GetCoordinatorPersonId())
 	}
 	if paths["coordinator_display_name"] {
-		checkText(v, p+"coordinator_display_name", g.GetCoordinatorDisplayName(), 200)
+		check.Text(v, p+"coordinator_display_name", g.GetCoordinatorDisplayName(), 200)
 	}
 }
 
 // checkDates: a group ends on or after the day it starts.
 func checkDates(v *apierr.Violations, start, end string) {
 	var scratch apierr.Violations
-	s, e := parseDate(&scratch, "", start), parseDate(&scratch, "", end)
+	s, e := check.Date(&scratch, "", start), check.Date(&scratch, "", end)
 	if s != nil && e != nil && e.Before(*s) {
 		v.Add("working_group.end_date", "must not be before start_date")
 	}
@@ -190,26 +194,26 @@ func (s *Service) CreateWorkingGroup(ctx context.Context, req *workinggroupsv1.C
 	if g == nil {
 		v.Add("working_group", "is required")
 	}
-	checkSlug(&v, "working_group.region", g.GetRegion(), "pohjois-pohjanmaa")
-	checkSlug(&v, "working_group.programme", g.GetProgramme(), "ikaihmiset")
-	checkGroupFields(&v, g, allPaths(groupPaths))
+	check.Slug(&v, "working_group.region", g.GetRegion(), "pohjois-pohjanmaa")
+	check.Slug(&v, "working_group.programme", g.GetProgramme(), "ikaihmiset")
+	checkGroupFields(&v, g, fieldmask.All(groupPaths))
 	checkDates(&v, g.GetStartDate(), g.GetEndDate())
-	serverOwned(&v, "working_group", owned{"id", g.GetId() != ""},
-		owned{"state", g.GetState() != workinggroupsv1.WorkingGroup_STATE_UNSPECIFIED},
-		owned{"close_time", g.GetCloseTime() != nil}, owned{"seat_allocations", len(g.GetSeatAllocations()) > 0},
-		owned{"active_member_count", g.GetActiveMemberCount() != 0},
-		owned{"create_time", g.GetCreateTime() != nil}, owned{"update_time", g.GetUpdateTime() != nil},
-		owned{"etag", g.GetEtag() != ""})
+	check.ServerOwned(&v, "working_group", check.Set("id", g.GetId() != ""),
+		check.Set("state", g.GetState() != workinggroupsv1.WorkingGroup_STATE_UNSPECIFIED),
+		check.Set("close_time", g.GetCloseTime() != nil), check.Set("seat_allocations", len(g.GetSeatAllocations()) > 0),
+		check.Set("active_member_count", g.GetActiveMemberCount() != 0),
+		check.Set("create_time", g.GetCreateTime() != nil), check.Set("update_time", g.GetUpdateTime() != nil),
+		check.Set("etag", g.GetEtag() != ""))
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	if !canManage(caller(ctx), g.GetRegion(), g.GetProgramme()) {
+	if !canManage(auth.Caller(ctx), g.GetRegion(), g.GetProgramme()) {
 		return nil, denyManage(g.GetRegion(), g.GetProgramme())
 	}
 	hashReq := proto.CloneOf(req)
 	hashReq.RequestId = ""
 	now := s.now()
-	id, err := s.create(ctx, workinggroupsv1connect.WorkingGroupsServiceCreateWorkingGroupProcedure, req.GetRequestId(),
+	id, err := s.w.Create(ctx, workinggroupsv1connect.WorkingGroupsServiceCreateWorkingGroupProcedure, req.GetRequestId(),
 		reqid.Hash(hashReq), ids.New(), func(tx pgx.Tx, id string) ([]outbox.Event, error) {
 			if g.GetParentId() != "" {
 				if err := checkParent(ctx, tx, g.GetParentId(), g.GetRegion(), g.GetProgramme(), "add a sub-group to"); err != nil {
@@ -220,10 +224,10 @@ func (s *Service) CreateWorkingGroup(ctx context.Context, req *workinggroupsv1.C
 				name_fi, name_sv, name_en, mandate_fi, mandate_sv, mandate_en, start_date, end_date,
 				coordinator_person_id, coordinator_display_name, state, create_time, update_time)
 				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 'ACTIVE', $16, $16)`,
-				id, g.GetRegion(), g.GetProgramme(), strings.TrimSpace(g.GetMunicipality()), nullable(g.GetParentId()),
+				id, g.GetRegion(), g.GetProgramme(), strings.TrimSpace(g.GetMunicipality()), db.Null(g.GetParentId()),
 				g.GetName().GetFi(), g.GetName().GetSv(), g.GetName().GetEn(),
 				g.GetMandate().GetFi(), g.GetMandate().GetSv(), g.GetMandate().GetEn(),
-				g.GetStartDate(), nullable(g.GetEndDate()), g.GetCoordinatorPersonId(), g.GetCoordinatorDisplayName(), now)
+				g.GetStartDate(), db.Null(g.GetEndDate()), g.GetCoordinatorPersonId(), g.GetCoordinatorDisplayName(), now)
 			if err != nil {
 				return nil, err
 			}
@@ -246,7 +250,7 @@ func (s *Service) CreateWorkingGroup(ctx context.Context, req *workinggroupsv1.C
 // GetWorkingGroup: see canRead.
 func (s *Service) GetWorkingGroup(ctx context.Context, req *workinggroupsv1.GetWorkingGroupRequest) (*workinggroupsv1.GetWorkingGroupResponse, error) {
 	var v apierr.Violations
-	checkID(&v, "id", req.GetId())
+	check.ID(&v, "id", req.GetId())
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
@@ -254,7 +258,7 @@ func (s *Service) GetWorkingGroup(ctx context.Context, req *workinggroupsv1.GetW
 	if err != nil {
 		return nil, err
 	}
-	if !canRead(caller(ctx), g.GetRegion(), g.GetProgramme()) {
+	if !canRead(auth.Caller(ctx), g.GetRegion(), g.GetProgramme()) {
 		return nil, denyRead(g.GetRegion(), g.GetProgramme())
 	}
 	rows, err := s.pool.Query(ctx, `SELECT `+memberColumns+memberFrom+`
@@ -273,12 +277,12 @@ func (s *Service) GetWorkingGroup(ctx context.Context, req *workinggroupsv1.GetW
 // ListWorkingGroups lists the groups the caller may read.
 func (s *Service) ListWorkingGroups(ctx context.Context, req *workinggroupsv1.ListWorkingGroupsRequest) (*workinggroupsv1.ListWorkingGroupsResponse, error) {
 	var v apierr.Violations
-	checkOptionalSlug(&v, "region", req.GetRegion())
-	checkOptionalSlug(&v, "programme", req.GetProgramme())
-	checkText(&v, "municipality", req.GetMunicipality(), 100)
-	checkOptionalID(&v, "parent_id", req.GetParentId())
-	checkOptionalID(&v, "person_id", req.GetPersonId())
-	checkOptionalID(&v, "association_id", req.GetAssociationId())
+	check.OptionalSlug(&v, "region", req.GetRegion())
+	check.OptionalSlug(&v, "programme", req.GetProgramme())
+	check.Text(&v, "municipality", req.GetMunicipality(), 100)
+	check.OptionalID(&v, "parent_id", req.GetParentId())
+	check.OptionalID(&v, "person_id", req.GetPersonId())
+	check.OptionalID(&v, "association_id", req.GetAssociationId())
 	if _, ok := workinggroupsv1.WorkingGroup_State_name[int32(req.GetState())]; !ok {
 		v.Add("state", "is not a working group state")
 	}
@@ -299,7 +303,7 @@ func (s *Service) ListWorkingGroups(ctx context.Context, req *workinggroupsv1.Li
 	if err != nil {
 		return nil, err
 	}
-	regions, programmes := partnerScope(caller(ctx))
+	regions, programmes := auth.PartnerScope(auth.Caller(ctx))
 	rows, err := s.pool.Query(ctx, `SELECT `+groupColumns+` FROM workinggroups.working_groups g
 		WHERE ($1::uuid IS NULL OR g.id > $1) AND ($2 = '' OR g.region = $2) AND ($3 = '' OR g.programme = $3)
 		AND ($4 = '' OR lower(g.municipality) = lower($4)) AND ($5::uuid IS NULL OR g.parent_id = $5)
@@ -308,10 +312,10 @@ func (s *Service) ListWorkingGroups(ctx context.Context, req *workinggroupsv1.Li
 			WHERE m.working_group_id = g.id AND m.person_id = $7 AND m.state = 'ACTIVE'))
 		AND ($8::uuid IS NULL OR EXISTS (SELECT 1 FROM workinggroups.members m
 			WHERE m.working_group_id = g.id AND m.association_id = $8 AND m.state = 'ACTIVE'))
-		AND `+scopeSQL("g", 9, 10)+`
+		AND `+auth.ScopeSQL("g", 9, 10)+`
 		ORDER BY g.id LIMIT $11`,
-		nullable(after), req.GetRegion(), req.GetProgramme(), strings.TrimSpace(req.GetMunicipality()), nullable(req.GetParentId()),
-		state, nullable(req.GetPersonId()), nullable(req.GetAssociationId()), regions, programmes, size+1)
+		db.Null(after), req.GetRegion(), req.GetProgramme(), strings.TrimSpace(req.GetMunicipality()), db.Null(req.GetParentId()),
+		state, db.Null(req.GetPersonId()), db.Null(req.GetAssociationId()), regions, programmes, size+1)
 	if err != nil {
 		return nil, err
 	}
@@ -332,15 +336,15 @@ func (s *Service) ListWorkingGroups(ctx context.Context, req *workinggroupsv1.Li
 // GetWorkingGroupTree: whoever reads the region × programme.
 func (s *Service) GetWorkingGroupTree(ctx context.Context, req *workinggroupsv1.GetWorkingGroupTreeRequest) (*workinggroupsv1.GetWorkingGroupTreeResponse, error) {
 	var v apierr.Violations
-	checkSlug(&v, "region", req.GetRegion(), "pohjois-pohjanmaa")
-	checkSlug(&v, "programme", req.GetProgramme(), "ikaihmiset")
+	check.Slug(&v, "region", req.GetRegion(), "pohjois-pohjanmaa")
+	check.Slug(&v, "programme", req.GetProgramme(), "ikaihmiset")
 	if _, ok := workinggroupsv1.WorkingGroup_State_name[int32(req.GetState())]; !ok {
 		v.Add("state", "is not a working group state")
 	}
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	if !canRead(caller(ctx), req.GetRegion(), req.GetProgramme()) {
+	if !canRead(auth.Caller(ctx), req.GetRegion(), req.GetProgramme()) {
 		return nil, denyRead(req.GetRegion(), req.GetProgramme())
 	}
 	state := ""
@@ -392,8 +396,8 @@ func treeLock(ctx context.Context, tx pgx.Tx, region, programme string) error {
 func (s *Service) UpdateWorkingGroup(ctx context.Context, req *workinggroupsv1.UpdateWorkingGroupRequest) (*workinggroupsv1.UpdateWorkingGroupResponse, error) {
 	g := req.GetWorkingGroup()
 	var v apierr.Violations
-	checkID(&v, "working_group.id", g.GetId())
-	paths, err := maskPaths(req.GetUpdateMask().GetPaths(), groupPaths)
+	check.ID(&v, "working_group.id", g.GetId())
+	paths, err := fieldmask.Paths(req.GetUpdateMask().GetPaths(), groupPaths)
 	if err != nil {
 		return nil, err
 	}
@@ -402,14 +406,14 @@ func (s *Service) UpdateWorkingGroup(ctx context.Context, req *workinggroupsv1.U
 		return nil, err
 	}
 	var out *workinggroupsv1.WorkingGroup
-	err = s.write(ctx, func(tx pgx.Tx) ([]outbox.Event, error) {
+	err = s.w.Write(ctx, func(tx pgx.Tx) ([]outbox.Event, error) {
 		if paths["parent_id"] {
 			// Re-parenting takes the tree's lock before any row lock, so
 			// concurrent moves serialize without deadlocking.
 			var region, programme string
 			err := tx.QueryRow(ctx, `SELECT region, programme FROM workinggroups.working_groups WHERE id = $1`, g.GetId()).Scan(&region, &programme)
 			if err != nil {
-				return nil, notFound(err, "working group", g.GetId())
+				return nil, apierr.IfNotFound(err, "working group", g.GetId())
 			}
 			if err := treeLock(ctx, tx, region, programme); err != nil {
 				return nil, err
@@ -419,10 +423,10 @@ func (s *Service) UpdateWorkingGroup(ctx context.Context, req *workinggroupsv1.U
 		if err != nil {
 			return nil, err
 		}
-		if !canManage(caller(ctx), cur.GetRegion(), cur.GetProgramme()) {
+		if !canManage(auth.Caller(ctx), cur.GetRegion(), cur.GetProgramme()) {
 			return nil, denyManage(cur.GetRegion(), cur.GetProgramme())
 		}
-		if err := checkEtag("working group", cur.GetId(), g.GetEtag(), cur.GetEtag()); err != nil {
+		if err := etag.Check("working group", cur.GetId(), g.GetEtag(), cur.GetEtag()); err != nil {
 			return nil, err
 		}
 		if cur.GetState() != workinggroupsv1.WorkingGroup_STATE_ACTIVE {
@@ -465,7 +469,7 @@ func (s *Service) UpdateWorkingGroup(ctx context.Context, req *workinggroupsv1.U
 			coordinator_person_id = $12, coordinator_display_name = $13, update_time = $14, version = version + 1
 			WHERE id = $1`, cur.GetId(), cur.GetName().GetFi(), cur.GetName().GetSv(), cur.GetName().GetEn(),
 			cur.GetMandate().GetFi(), cur.GetMandate().GetSv(), cur.GetMandate().GetEn(), cur.GetMunicipality(),
-			nullable(cur.GetParentId()), cur.GetStartDate(), nullable(cur.GetEndDate()),
+			db.Null(cur.GetParentId()), cur.GetStartDate(), db.Null(cur.GetEndDate()),
 			cur.GetCoordinatorPersonId(), cur.GetCoordinatorDisplayName(), s.now()); err != nil {
 			return nil, err
 		}
@@ -515,20 +519,20 @@ func (s *Service) reparent(ctx context.Context, tx pgx.Tx, cur *workinggroupsv1.
 // group it closes.
 func (s *Service) CloseWorkingGroup(ctx context.Context, req *workinggroupsv1.CloseWorkingGroupRequest) (*workinggroupsv1.CloseWorkingGroupResponse, error) {
 	var v apierr.Violations
-	checkID(&v, "id", req.GetId())
+	check.ID(&v, "id", req.GetId())
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	var out *workinggroupsv1.WorkingGroup
-	err := s.write(ctx, func(tx pgx.Tx) ([]outbox.Event, error) {
+	err := s.w.Write(ctx, func(tx pgx.Tx) ([]outbox.Event, error) {
 		cur, err := getGroup(ctx, tx, req.GetId(), forUpdate)
 		if err != nil {
 			return nil, err
 		}
-		if !canManage(caller(ctx), cur.GetRegion(), cur.GetProgramme()) {
+		if !canManage(auth.Caller(ctx), cur.GetRegion(), cur.GetProgramme()) {
 			return nil, denyManage(cur.GetRegion(), cur.GetProgramme())
 		}
-		if err := checkEtag("working group", cur.GetId(), req.GetEtag(), cur.GetEtag()); err != nil {
+		if err := etag.Check("working group", cur.GetId(), req.GetEtag(), cur.GetEtag()); err != nil {
 			return nil, err
 		}
 		if cur.GetState() != workinggroupsv1.WorkingGroup_STATE_ACTIVE {
@@ -591,15 +595,15 @@ func (s *Service) CloseWorkingGroup(ctx context.Context, req *workinggroupsv1.Cl
 // etag check, bumps the group's version and publishes seats_updated.
 func (s *Service) seatsWrite(ctx context.Context, groupID, etagSeen string, fn func(tx pgx.Tx, g *workinggroupsv1.WorkingGroup) error) (*workinggroupsv1.WorkingGroup, error) {
 	var out *workinggroupsv1.WorkingGroup
-	err := s.write(ctx, func(tx pgx.Tx) ([]outbox.Event, error) {
+	err := s.w.Write(ctx, func(tx pgx.Tx) ([]outbox.Event, error) {
 		cur, err := getGroup(ctx, tx, groupID, forUpdate)
 		if err != nil {
 			return nil, err
 		}
-		if !canManage(caller(ctx), cur.GetRegion(), cur.GetProgramme()) {
+		if !canManage(auth.Caller(ctx), cur.GetRegion(), cur.GetProgramme()) {
 			return nil, denyManage(cur.GetRegion(), cur.GetProgramme())
 		}
-		if err := checkEtag("working group", cur.GetId(), etagSeen, cur.GetEtag()); err != nil {
+		if err := etag.Check("working group", cur.GetId(), etagSeen, cur.GetEtag()); err != nil {
 			return nil, err
 		}
 		if cur.GetState() != workinggroupsv1.WorkingGroup_STATE_ACTIVE {
@@ -626,16 +630,16 @@ func (s *Service) seatsWrite(ctx context.Context, groupID, etagSeen string, fn f
 func (s *Service) SetSeatAllocation(ctx context.Context, req *workinggroupsv1.SetSeatAllocationRequest) (*workinggroupsv1.SetSeatAllocationResponse, error) {
 	a := req.GetSeatAllocation()
 	var v apierr.Violations
-	checkID(&v, "working_group_id", req.GetWorkingGroupId())
+	check.ID(&v, "working_group_id", req.GetWorkingGroupId())
 	if a == nil {
 		v.Add("seat_allocation", "is required")
 	}
-	checkID(&v, "seat_allocation.network_id", a.GetNetworkId())
+	check.ID(&v, "seat_allocation.network_id", a.GetNetworkId())
 	if a.GetSeats() < 1 || a.GetSeats() > 100 {
 		v.Add("seat_allocation.seats", "must be between 1 and 100")
 	}
-	serverOwned(&v, "seat_allocation", owned{"filled_seats", a.GetFilledSeats() != 0}, owned{"open_seats", a.GetOpenSeats() != 0},
-		owned{"filled_deputy_seats", a.GetFilledDeputySeats() != 0}, owned{"open_deputy_seats", a.GetOpenDeputySeats() != 0})
+	check.ServerOwned(&v, "seat_allocation", check.Set("filled_seats", a.GetFilledSeats() != 0), check.Set("open_seats", a.GetOpenSeats() != 0),
+		check.Set("filled_deputy_seats", a.GetFilledDeputySeats() != 0), check.Set("open_deputy_seats", a.GetOpenDeputySeats() != 0))
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
@@ -658,8 +662,8 @@ func (s *Service) SetSeatAllocation(ctx context.Context, req *workinggroupsv1.Se
 // nominated stay members.
 func (s *Service) RemoveSeatAllocation(ctx context.Context, req *workinggroupsv1.RemoveSeatAllocationRequest) (*workinggroupsv1.RemoveSeatAllocationResponse, error) {
 	var v apierr.Violations
-	checkID(&v, "working_group_id", req.GetWorkingGroupId())
-	checkID(&v, "network_id", req.GetNetworkId())
+	check.ID(&v, "working_group_id", req.GetWorkingGroupId())
+	check.ID(&v, "network_id", req.GetNetworkId())
 	if err := v.Err(); err != nil {
 		return nil, err
 	}

@@ -14,7 +14,11 @@ import (
 	workinggroupsv1 "github.com/verkosto/verkosto/gen/verkosto/workinggroups/v1"
 	"github.com/verkosto/verkosto/gen/verkosto/workinggroups/v1/workinggroupsv1connect"
 	"github.com/verkosto/verkosto/internal/apierr"
+	"github.com/verkosto/verkosto/internal/auth"
+	"github.com/verkosto/verkosto/internal/check"
 	"github.com/verkosto/verkosto/internal/db"
+	"github.com/verkosto/verkosto/internal/etag"
+	"github.com/verkosto/verkosto/internal/fieldmask"
 	"github.com/verkosto/verkosto/internal/ids"
 	"github.com/verkosto/verkosto/internal/outbox"
 	"github.com/verkosto/verkosto/internal/page"
@@ -52,8 +56,8 @@ func scanMember(r pgx.Row) (*workinggroupsv1.Member, error) {
 	case organisation != nil:
 		x.Represents = &workinggroupsv1.Member_Organisation{Organisation: *organisation}
 	}
-	x.TermStartTime, x.TermEndTime, x.EndTime = timestamppb.New(start), optionalTime(termEnd), optionalTime(ended)
-	x.CreateTime, x.UpdateTime, x.Etag = timestamppb.New(created), timestamppb.New(updated), etag(version)
+	x.TermStartTime, x.TermEndTime, x.EndTime = timestamppb.New(start), db.Timestamp(termEnd), db.Timestamp(ended)
+	x.CreateTime, x.UpdateTime, x.Etag = timestamppb.New(created), timestamppb.New(updated), etag.Of(version)
 	return x, nil
 }
 
@@ -63,14 +67,14 @@ func getMember(ctx context.Context, q db.DBTX, id string, lock bool) (*workinggr
 		sql += ` FOR UPDATE OF m`
 	}
 	x, err := scanMember(q.QueryRow(ctx, sql, id))
-	return x, notFound(err, "member", id)
+	return x, apierr.IfNotFound(err, "member", id)
 }
 
 // memberEvent: member changes are working group changes, e.g.
 // verkosto.changes.pohjois-pohjanmaa.ikaihmiset.working_group.member_added,
 // with the member as the aggregate.
 func memberEvent(name string, m *workinggroupsv1.Member) outbox.Event {
-	return outbox.Event{Kind: kind, Name: name, AggregateID: m.GetId(), Version: versionOf(m.GetEtag()),
+	return outbox.Event{Kind: kind, Name: name, AggregateID: m.GetId(), Version: etag.Version(m.GetEtag()),
 		Region: m.GetRegion(), Programme: m.GetProgramme(), Payload: m}
 }
 
@@ -102,9 +106,9 @@ func insertMember(ctx context.Context, tx pgx.Tx, r memberRow, now time.Time) er
 		association_id, network_id, organisation, term_start_time, term_end_time, deputy, deputy_of, state, source,
 		nomination_id, nomination_request_id, nomination_seat, seat_network_id, create_time, update_time)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'ACTIVE', $13, $14, $15, $16, $17, $18, $18)`,
-		r.id, r.groupID, r.personID, r.displayName, roleName(r.role), nullable(r.associationID), nullable(r.networkID),
-		r.organisation, r.termStart, r.termEnd, r.deputy, nullable(r.deputyOf), r.source, nullable(r.nominationID),
-		r.requestID, r.seat, nullable(r.seatNetworkID), now)
+		r.id, r.groupID, r.personID, r.displayName, roleName(r.role), db.Null(r.associationID), db.Null(r.networkID),
+		r.organisation, r.termStart, r.termEnd, r.deputy, db.Null(r.deputyOf), r.source, db.Null(r.nominationID),
+		r.requestID, r.seat, db.Null(r.seatNetworkID), now)
 	return memberConflict(err, r.groupID, r.personID, r.role)
 }
 
@@ -179,28 +183,28 @@ func (s *Service) AddMember(ctx context.Context, req *workinggroupsv1.AddMemberR
 	if m == nil {
 		v.Add("member", "is required")
 	}
-	checkID(&v, "member.working_group_id", m.GetWorkingGroupId())
-	checkID(&v, "member.person_id", m.GetPersonId())
-	checkText(&v, "member.person_display_name", m.GetPersonDisplayName(), 200)
+	check.ID(&v, "member.working_group_id", m.GetWorkingGroupId())
+	check.ID(&v, "member.person_id", m.GetPersonId())
+	check.Text(&v, "member.person_display_name", m.GetPersonDisplayName(), 200)
 	checkRole(&v, "member.role", m.GetRole())
 	row := memberRow{groupID: m.GetWorkingGroupId(), personID: m.GetPersonId(), displayName: m.GetPersonDisplayName(),
 		role: m.GetRole(), deputy: m.GetDeputy(), deputyOf: m.GetDeputyOf(), source: "DIRECT"}
 	switch r := m.GetRepresents().(type) {
 	case *workinggroupsv1.Member_AssociationId:
-		checkID(&v, "member.association_id", r.AssociationId)
+		check.ID(&v, "member.association_id", r.AssociationId)
 		row.associationID = r.AssociationId
 	case *workinggroupsv1.Member_NetworkId:
-		checkID(&v, "member.network_id", r.NetworkId)
+		check.ID(&v, "member.network_id", r.NetworkId)
 		row.networkID = r.NetworkId
 	case *workinggroupsv1.Member_Organisation:
 		org := strings.TrimSpace(r.Organisation)
 		if org == "" {
 			v.Add("member.organisation", "must not be empty when set")
 		}
-		checkText(&v, "member.organisation", org, 300)
+		check.Text(&v, "member.organisation", org, 300)
 		row.organisation = &org
 	}
-	checkOptionalID(&v, "member.deputy_of", m.GetDeputyOf())
+	check.OptionalID(&v, "member.deputy_of", m.GetDeputyOf())
 	checkDeputyFields(&v, m)
 	now := s.now()
 	row.termStart = now
@@ -214,26 +218,26 @@ func (s *Service) AddMember(ctx context.Context, req *workinggroupsv1.AddMemberR
 			v.Add("member.term_end_time", "must be after term_start_time")
 		}
 	}
-	serverOwned(&v, "member", owned{"id", m.GetId() != ""},
-		owned{"state", m.GetState() != workinggroupsv1.Member_STATE_UNSPECIFIED}, owned{"end_time", m.GetEndTime() != nil},
-		owned{"source", m.GetSource() != workinggroupsv1.Member_SOURCE_UNSPECIFIED},
-		owned{"nomination_id", m.GetNominationId() != ""}, owned{"seat_network_id", m.GetSeatNetworkId() != ""},
-		owned{"region", m.GetRegion() != ""}, owned{"programme", m.GetProgramme() != ""},
-		owned{"create_time", m.GetCreateTime() != nil}, owned{"update_time", m.GetUpdateTime() != nil},
-		owned{"etag", m.GetEtag() != ""})
+	check.ServerOwned(&v, "member", check.Set("id", m.GetId() != ""),
+		check.Set("state", m.GetState() != workinggroupsv1.Member_STATE_UNSPECIFIED), check.Set("end_time", m.GetEndTime() != nil),
+		check.Set("source", m.GetSource() != workinggroupsv1.Member_SOURCE_UNSPECIFIED),
+		check.Set("nomination_id", m.GetNominationId() != ""), check.Set("seat_network_id", m.GetSeatNetworkId() != ""),
+		check.Set("region", m.GetRegion() != ""), check.Set("programme", m.GetProgramme() != ""),
+		check.Set("create_time", m.GetCreateTime() != nil), check.Set("update_time", m.GetUpdateTime() != nil),
+		check.Set("etag", m.GetEtag() != ""))
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	hashReq := proto.CloneOf(req)
 	hashReq.RequestId = ""
-	id, err := s.create(ctx, workinggroupsv1connect.WorkingGroupsServiceAddMemberProcedure, req.GetRequestId(), reqid.Hash(hashReq), ids.New(),
+	id, err := s.w.Create(ctx, workinggroupsv1connect.WorkingGroupsServiceAddMemberProcedure, req.GetRequestId(), reqid.Hash(hashReq), ids.New(),
 		func(tx pgx.Tx, id string) ([]outbox.Event, error) {
 			// FOR SHARE: members are added concurrently; a close waits.
 			g, err := getGroup(ctx, tx, m.GetWorkingGroupId(), forShare)
 			if err != nil {
 				return nil, err
 			}
-			if !canManage(caller(ctx), g.GetRegion(), g.GetProgramme()) {
+			if !canManage(auth.Caller(ctx), g.GetRegion(), g.GetProgramme()) {
 				return nil, denyManage(g.GetRegion(), g.GetProgramme())
 			}
 			if g.GetState() != workinggroupsv1.WorkingGroup_STATE_ACTIVE {
@@ -265,7 +269,7 @@ func (s *Service) AddMember(ctx context.Context, req *workinggroupsv1.AddMemberR
 // GetMember: whoever reads the group.
 func (s *Service) GetMember(ctx context.Context, req *workinggroupsv1.GetMemberRequest) (*workinggroupsv1.GetMemberResponse, error) {
 	var v apierr.Violations
-	checkID(&v, "id", req.GetId())
+	check.ID(&v, "id", req.GetId())
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
@@ -273,7 +277,7 @@ func (s *Service) GetMember(ctx context.Context, req *workinggroupsv1.GetMemberR
 	if err != nil {
 		return nil, err
 	}
-	if !canRead(caller(ctx), m.GetRegion(), m.GetProgramme()) {
+	if !canRead(auth.Caller(ctx), m.GetRegion(), m.GetProgramme()) {
 		return nil, denyRead(m.GetRegion(), m.GetProgramme())
 	}
 	return &workinggroupsv1.GetMemberResponse{Member: m}, nil
@@ -285,13 +289,13 @@ var memberPaths = []string{"person_display_name", "role", "term_start_time", "te
 func (s *Service) UpdateMember(ctx context.Context, req *workinggroupsv1.UpdateMemberRequest) (*workinggroupsv1.UpdateMemberResponse, error) {
 	m := req.GetMember()
 	var v apierr.Violations
-	checkID(&v, "member.id", m.GetId())
-	paths, err := maskPaths(req.GetUpdateMask().GetPaths(), memberPaths)
+	check.ID(&v, "member.id", m.GetId())
+	paths, err := fieldmask.Paths(req.GetUpdateMask().GetPaths(), memberPaths)
 	if err != nil {
 		return nil, err
 	}
 	if paths["person_display_name"] {
-		checkText(&v, "member.person_display_name", m.GetPersonDisplayName(), 200)
+		check.Text(&v, "member.person_display_name", m.GetPersonDisplayName(), 200)
 	}
 	if paths["role"] {
 		checkRole(&v, "member.role", m.GetRole())
@@ -300,21 +304,21 @@ func (s *Service) UpdateMember(ctx context.Context, req *workinggroupsv1.UpdateM
 		v.Add("member.term_start_time", "is required")
 	}
 	if paths["deputy_of"] {
-		checkOptionalID(&v, "member.deputy_of", m.GetDeputyOf())
+		check.OptionalID(&v, "member.deputy_of", m.GetDeputyOf())
 	}
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	var out *workinggroupsv1.Member
-	err = s.write(ctx, func(tx pgx.Tx) ([]outbox.Event, error) {
+	err = s.w.Write(ctx, func(tx pgx.Tx) ([]outbox.Event, error) {
 		cur, err := getMember(ctx, tx, m.GetId(), true)
 		if err != nil {
 			return nil, err
 		}
-		if !canManage(caller(ctx), cur.GetRegion(), cur.GetProgramme()) {
+		if !canManage(auth.Caller(ctx), cur.GetRegion(), cur.GetProgramme()) {
 			return nil, denyManage(cur.GetRegion(), cur.GetProgramme())
 		}
-		if err := checkEtag("member", cur.GetId(), m.GetEtag(), cur.GetEtag()); err != nil {
+		if err := etag.Check("member", cur.GetId(), m.GetEtag(), cur.GetEtag()); err != nil {
 			return nil, err
 		}
 		if cur.GetState() != workinggroupsv1.Member_STATE_ACTIVE {
@@ -360,7 +364,7 @@ func (s *Service) UpdateMember(ctx context.Context, req *workinggroupsv1.UpdateM
 		_, err = tx.Exec(ctx, `UPDATE workinggroups.members SET person_display_name = $2, role = $3, term_start_time = $4,
 			term_end_time = $5, deputy = $6, deputy_of = $7, update_time = $8, version = version + 1 WHERE id = $1`,
 			cur.GetId(), cur.GetPersonDisplayName(), roleName(cur.GetRole()), cur.GetTermStartTime().AsTime(), termEnd,
-			cur.GetDeputy(), nullable(cur.GetDeputyOf()), s.now())
+			cur.GetDeputy(), db.Null(cur.GetDeputyOf()), s.now())
 		if err := memberConflict(err, cur.GetWorkingGroupId(), cur.GetPersonId(), cur.GetRole()); err != nil {
 			return nil, err
 		}
@@ -378,20 +382,20 @@ func (s *Service) UpdateMember(ctx context.Context, req *workinggroupsv1.UpdateM
 // EndMember: the coordinator or an admin ends an ACTIVE membership now.
 func (s *Service) EndMember(ctx context.Context, req *workinggroupsv1.EndMemberRequest) (*workinggroupsv1.EndMemberResponse, error) {
 	var v apierr.Violations
-	checkID(&v, "id", req.GetId())
+	check.ID(&v, "id", req.GetId())
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	var out *workinggroupsv1.Member
-	err := s.write(ctx, func(tx pgx.Tx) ([]outbox.Event, error) {
+	err := s.w.Write(ctx, func(tx pgx.Tx) ([]outbox.Event, error) {
 		cur, err := getMember(ctx, tx, req.GetId(), true)
 		if err != nil {
 			return nil, err
 		}
-		if !canManage(caller(ctx), cur.GetRegion(), cur.GetProgramme()) {
+		if !canManage(auth.Caller(ctx), cur.GetRegion(), cur.GetProgramme()) {
 			return nil, denyManage(cur.GetRegion(), cur.GetProgramme())
 		}
-		if err := checkEtag("member", cur.GetId(), req.GetEtag(), cur.GetEtag()); err != nil {
+		if err := etag.Check("member", cur.GetId(), req.GetEtag(), cur.GetEtag()); err != nil {
 			return nil, err
 		}
 		if cur.GetState() != workinggroupsv1.Member_STATE_ACTIVE {
@@ -438,7 +442,7 @@ func (s *Service) endMembers(ctx context.Context, tx pgx.Tx, endTime time.Time, 
 // ListMembers: whoever reads the group.
 func (s *Service) ListMembers(ctx context.Context, req *workinggroupsv1.ListMembersRequest) (*workinggroupsv1.ListMembersResponse, error) {
 	var v apierr.Violations
-	checkID(&v, "working_group_id", req.GetWorkingGroupId())
+	check.ID(&v, "working_group_id", req.GetWorkingGroupId())
 	if _, ok := workinggroupsv1.Member_State_name[int32(req.GetState())]; !ok {
 		v.Add("state", "is not a member state")
 	}
@@ -462,14 +466,14 @@ func (s *Service) ListMembers(ctx context.Context, req *workinggroupsv1.ListMemb
 	err = s.pool.QueryRow(ctx, `SELECT region, programme FROM workinggroups.working_groups WHERE id = $1`,
 		req.GetWorkingGroupId()).Scan(&region, &programme)
 	if err != nil {
-		return nil, notFound(err, "working group", req.GetWorkingGroupId())
+		return nil, apierr.IfNotFound(err, "working group", req.GetWorkingGroupId())
 	}
-	if !canRead(caller(ctx), region, programme) {
+	if !canRead(auth.Caller(ctx), region, programme) {
 		return nil, denyRead(region, programme)
 	}
 	rows, err := s.pool.Query(ctx, `SELECT `+memberColumns+memberFrom+`
 		WHERE m.working_group_id = $1 AND ($2::uuid IS NULL OR m.id > $2) AND ($3 = '' OR m.state = $3)
-		ORDER BY m.id LIMIT $4`, req.GetWorkingGroupId(), nullable(after), state, size+1)
+		ORDER BY m.id LIMIT $4`, req.GetWorkingGroupId(), db.Null(after), state, size+1)
 	if err != nil {
 		return nil, err
 	}

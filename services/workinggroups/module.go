@@ -13,8 +13,8 @@ import (
 	"github.com/verkosto/verkosto/gen/verkosto/workinggroups/v1/workinggroupsv1connect"
 	"github.com/verkosto/verkosto/internal/app"
 	"github.com/verkosto/verkosto/internal/db"
-	"github.com/verkosto/verkosto/internal/outbox"
 	"github.com/verkosto/verkosto/internal/server"
+	"github.com/verkosto/verkosto/internal/writer"
 )
 
 // Schema is the PostgreSQL schema the service owns.
@@ -34,13 +34,14 @@ func Module() app.Module {
 		Schema:     Schema,
 		Migrations: ms,
 		New: func(ctx context.Context, deps app.Deps) (*app.Service, error) {
-			s := &Service{pool: deps.Pool, now: deps.Now, outbox: outbox.New("workinggroups", Schema, deps.Now)}
+			s := &Service{pool: deps.Pool, now: deps.Now, w: writer.New(deps.Pool, "workinggroups", Schema, deps.Now)}
 			c := &nominationConsumer{svc: s, js: deps.JS, logger: deps.Logger.With("worker", "workinggroups:nominations")}
 			path, h := workinggroupsv1connect.NewWorkingGroupsServiceHandler(s, deps.HandlerOptions...)
 			return &app.Service{
-				Names:   []string{workinggroupsv1connect.WorkingGroupsServiceName},
-				Mounts:  []server.Mount{{Path: path, Handler: h}},
-				Workers: []app.Worker{{Name: "nominations", Run: c.Run}},
+				Names:    []string{workinggroupsv1connect.WorkingGroupsServiceName},
+				Mounts:   []server.Mount{{Path: path, Handler: h}},
+				Policies: Policies,
+				Workers:  []app.Worker{{Name: "nominations", Run: c.Run}},
 			}, nil
 		},
 	}

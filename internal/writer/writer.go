@@ -1,0 +1,82 @@
+// Package writer runs a service's writes: one transaction that changes state
+// and appends its changes to the service's outbox, and creates made
+// idempotent by request_id.
+package writer
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/verkosto/verkosto/internal/auth"
+	"github.com/verkosto/verkosto/internal/db"
+	"github.com/verkosto/verkosto/internal/outbox"
+	"github.com/verkosto/verkosto/internal/reqid"
+)
+
+// Writer writes for one service.
+type Writer struct {
+	pool   *pgxpool.Pool
+	schema string
+	outbox *outbox.Outbox
+}
+
+// New returns the writer of service, whose tables live in schema.
+func New(pool *pgxpool.Pool, service, schema string, now func() time.Time) *Writer {
+	return &Writer{pool: pool, schema: schema, outbox: outbox.New(service, schema, now)}
+}
+
+// maxAttempts bounds how often a transaction PostgreSQL aborted as a
+// deadlock or serialization victim is run again.
+const maxAttempts = 3
+
+// Write runs fn in one transaction and appends the changes it returns to the
+// outbox in the same transaction: state and its changes commit together, or
+// neither does.
+func (w *Writer) Write(ctx context.Context, fn func(tx pgx.Tx) ([]outbox.Event, error)) error {
+	actor := auth.Caller(ctx).Actor()
+	for attempt := 1; ; attempt++ {
+		err := db.InTx(ctx, w.pool, func(tx pgx.Tx) error {
+			events, err := fn(tx)
+			if err != nil {
+				return err
+			}
+			for _, ev := range events {
+				if _, err := w.outbox.Append(ctx, tx, actor, ev); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		var pgErr *pgconn.PgError
+		if attempt < maxAttempts && errors.As(err, &pgErr) && (pgErr.Code == "40P01" || pgErr.Code == "40001") {
+			continue
+		}
+		return err
+	}
+}
+
+// Create is Write for a create carrying a request_id: a retry returns the
+// first call's resource id without writing again. fn creates resource newID.
+func (w *Writer) Create(ctx context.Context, procedure, requestID string, hash []byte, newID string,
+	fn func(tx pgx.Tx, id string) ([]outbox.Event, error)) (id string, err error) {
+	err = w.Write(ctx, func(tx pgx.Tx) ([]outbox.Event, error) {
+		id = newID
+		existing, claimed, err := reqid.Claim(ctx, tx, reqid.Key{
+			Schema: w.schema, Principal: auth.Caller(ctx).CredentialID, Procedure: procedure, RequestID: requestID,
+		}, hash, newID)
+		if err != nil {
+			return nil, err
+		}
+		if !claimed {
+			id = existing
+			return nil, nil
+		}
+		return fn(tx, newID)
+	})
+	return id, err
+}
