@@ -75,11 +75,12 @@ func Decode(token string, filter uint64) (string, error) {
 	return t.After, nil
 }
 
-// Next returns the token for the page after items when the page is full.
-// fetched is how many rows the query returned for a limit of size+1.
-func Next(fetched, size int, lastKey func() string, filter uint64) string {
-	if fetched <= size {
-		return ""
+// Trim cuts a page fetched with limit size+1 to size and returns the token
+// of the next page ("" on the last), keyed by the last item's id.
+func Trim[T interface{ GetId() string }](list []T, size int, filter uint64) ([]T, string) {
+	if len(list) <= size {
+		return list, ""
 	}
-	return Encode(lastKey(), filter)
+	list = list[:size]
+	return list, Encode(list[size-1].GetId(), filter)
 }

@@ -186,10 +186,7 @@ func (s *Service) ListAssociations(ctx context.Context, req *networksv1.ListAsso
 	if err != nil {
 		return nil, err
 	}
-	next := page.Next(len(list), size, func() string { return list[size-1].GetId() }, filter)
-	if len(list) > size {
-		list = list[:size]
-	}
+	list, next := page.Trim(list, size, filter)
 	return &networksv1.ListAssociationsResponse{Associations: list, NextPageToken: next, ChangeCursor: changeCursor}, nil
 }
 

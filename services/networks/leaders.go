@@ -249,9 +249,6 @@ func (s *Service) ListLeaders(ctx context.Context, req *networksv1.ListLeadersRe
 	if err != nil {
 		return nil, err
 	}
-	next := page.Next(len(list), size, func() string { return list[size-1].GetId() }, filter)
-	if len(list) > size {
-		list = list[:size]
-	}
+	list, next := page.Trim(list, size, filter)
 	return &networksv1.ListLeadersResponse{Leaders: list, NextPageToken: next, ChangeCursor: changeCursor}, nil
 }

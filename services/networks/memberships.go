@@ -307,9 +307,6 @@ func (s *Service) ListMemberships(ctx context.Context, req *networksv1.ListMembe
 	if err != nil {
 		return nil, err
 	}
-	next := page.Next(len(list), size, func() string { return list[size-1].GetId() }, filter)
-	if len(list) > size {
-		list = list[:size]
-	}
+	list, next := page.Trim(list, size, filter)
 	return &networksv1.ListMembershipsResponse{Memberships: list, NextPageToken: next, ChangeCursor: changeCursor}, nil
 }

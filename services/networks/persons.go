@@ -284,10 +284,7 @@ func (s *Service) ListPersons(ctx context.Context, req *networksv1.ListPersonsRe
 	if err != nil {
 		return nil, err
 	}
-	next := page.Next(len(list), size, func() string { return list[size-1].GetId() }, filter)
-	if len(list) > size {
-		list = list[:size]
-	}
+	list, next := page.Trim(list, size, filter)
 	return &networksv1.ListPersonsResponse{Persons: list, NextPageToken: next}, nil
 }
 

@@ -304,7 +304,9 @@ func (s *Service) ListWorkingGroups(ctx context.Context, req *workinggroupsv1.Li
 		return nil, err
 	}
 	regions, programmes := auth.PartnerScope(auth.Caller(ctx))
-	rows, err := s.pool.Query(ctx, `SELECT `+groupColumns+` FROM workinggroups.working_groups g
+	var list []*workinggroupsv1.WorkingGroup
+	changeCursor, err := outbox.ListCursor(ctx, s.pool, Schema, req.GetPageToken() == "", func(q db.DBTX) error {
+		rows, err := q.Query(ctx, `SELECT `+groupColumns+` FROM workinggroups.working_groups g
 		WHERE ($1::uuid IS NULL OR g.id > $1) AND ($2 = '' OR g.region = $2) AND ($3 = '' OR g.programme = $3)
 		AND ($4 = '' OR lower(g.municipality) = lower($4)) AND ($5::uuid IS NULL OR g.parent_id = $5)
 		AND ($6 = '' OR g.state = $6)
@@ -314,23 +316,22 @@ func (s *Service) ListWorkingGroups(ctx context.Context, req *workinggroupsv1.Li
 			WHERE m.working_group_id = g.id AND m.association_id = $8 AND m.state = 'ACTIVE'))
 		AND `+auth.ScopeSQL("g", 9, 10)+`
 		ORDER BY g.id LIMIT $11`,
-		db.Null(after), req.GetRegion(), req.GetProgramme(), strings.TrimSpace(req.GetMunicipality()), db.Null(req.GetParentId()),
-		state, db.Null(req.GetPersonId()), db.Null(req.GetAssociationId()), regions, programmes, size+1)
+			db.Null(after), req.GetRegion(), req.GetProgramme(), strings.TrimSpace(req.GetMunicipality()), db.Null(req.GetParentId()),
+			state, db.Null(req.GetPersonId()), db.Null(req.GetAssociationId()), regions, programmes, size+1)
+		if err != nil {
+			return err
+		}
+		list, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (*workinggroupsv1.WorkingGroup, error) { return scanGroup(r) })
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
-	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*workinggroupsv1.WorkingGroup, error) { return scanGroup(r) })
-	if err != nil {
-		return nil, err
-	}
-	next := page.Next(len(list), size, func() string { return list[size-1].GetId() }, filter)
-	if len(list) > size {
-		list = list[:size]
-	}
+	list, next := page.Trim(list, size, filter)
 	if err := loadSeats(ctx, s.pool, list...); err != nil {
 		return nil, err
 	}
-	return &workinggroupsv1.ListWorkingGroupsResponse{WorkingGroups: list, NextPageToken: next}, nil
+	return &workinggroupsv1.ListWorkingGroupsResponse{WorkingGroups: list, NextPageToken: next, ChangeCursor: changeCursor}, nil
 }
 
 // GetWorkingGroupTree: whoever reads the region × programme.

@@ -471,19 +471,20 @@ func (s *Service) ListMembers(ctx context.Context, req *workinggroupsv1.ListMemb
 	if !canRead(auth.Caller(ctx), region, programme) {
 		return nil, denyRead(region, programme)
 	}
-	rows, err := s.pool.Query(ctx, `SELECT `+memberColumns+memberFrom+`
-		WHERE m.working_group_id = $1 AND ($2::uuid IS NULL OR m.id > $2) AND ($3 = '' OR m.state = $3)
-		ORDER BY m.id LIMIT $4`, req.GetWorkingGroupId(), db.Null(after), state, size+1)
+	var list []*workinggroupsv1.Member
+	changeCursor, err := outbox.ListCursor(ctx, s.pool, Schema, req.GetPageToken() == "", func(q db.DBTX) error {
+		rows, err := q.Query(ctx, `SELECT `+memberColumns+memberFrom+`
+			WHERE m.working_group_id = $1 AND ($2::uuid IS NULL OR m.id > $2) AND ($3 = '' OR m.state = $3)
+			ORDER BY m.id LIMIT $4`, req.GetWorkingGroupId(), db.Null(after), state, size+1)
+		if err != nil {
+			return err
+		}
+		list, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (*workinggroupsv1.Member, error) { return scanMember(r) })
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
-	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*workinggroupsv1.Member, error) { return scanMember(r) })
-	if err != nil {
-		return nil, err
-	}
-	next := page.Next(len(list), size, func() string { return list[size-1].GetId() }, filter)
-	if len(list) > size {
-		list = list[:size]
-	}
-	return &workinggroupsv1.ListMembersResponse{Members: list, NextPageToken: next}, nil
+	list, next := page.Trim(list, size, filter)
+	return &workinggroupsv1.ListMembersResponse{Members: list, NextPageToken: next, ChangeCursor: changeCursor}, nil
 }

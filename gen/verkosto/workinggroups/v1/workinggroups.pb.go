@@ -1218,6 +1218,9 @@ type ListWorkingGroupsResponse struct {
 	WorkingGroups []*WorkingGroup `protobuf:"bytes,1,rep,name=working_groups,json=workingGroups,proto3" json:"working_groups,omitempty"`
 	// Token of the next page; empty on the last page.
 	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	// On the first page: a change-feed cursor consistent with this data (see
+	// ChangeFeedService): follow the feed from it to miss and repeat nothing.
+	ChangeCursor  string `protobuf:"bytes,3,opt,name=change_cursor,json=changeCursor,proto3" json:"change_cursor,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1262,6 +1265,13 @@ func (x *ListWorkingGroupsResponse) GetWorkingGroups() []*WorkingGroup {
 func (x *ListWorkingGroupsResponse) GetNextPageToken() string {
 	if x != nil {
 		return x.NextPageToken
+	}
+	return ""
+}
+
+func (x *ListWorkingGroupsResponse) GetChangeCursor() string {
+	if x != nil {
+		return x.ChangeCursor
 	}
 	return ""
 }
@@ -2291,6 +2301,9 @@ type ListMembersResponse struct {
 	Members []*Member `protobuf:"bytes,1,rep,name=members,proto3" json:"members,omitempty"`
 	// Token of the next page; empty on the last page.
 	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	// On the first page: a change-feed cursor consistent with this data (see
+	// ChangeFeedService): follow the feed from it to miss and repeat nothing.
+	ChangeCursor  string `protobuf:"bytes,3,opt,name=change_cursor,json=changeCursor,proto3" json:"change_cursor,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2335,6 +2348,13 @@ func (x *ListMembersResponse) GetMembers() []*Member {
 func (x *ListMembersResponse) GetNextPageToken() string {
 	if x != nil {
 		return x.NextPageToken
+	}
+	return ""
+}
+
+func (x *ListMembersResponse) GetChangeCursor() string {
+	if x != nil {
+		return x.ChangeCursor
 	}
 	return ""
 }
@@ -2451,10 +2471,11 @@ const file_verkosto_workinggroups_v1_workinggroups_proto_rawDesc = "" +
 	"\tparent_id\x18\x06 \x01(\tR\bparentId\x12C\n" +
 	"\x05state\x18\a \x01(\x0e2-.verkosto.workinggroups.v1.WorkingGroup.StateR\x05state\x12\x1b\n" +
 	"\tperson_id\x18\b \x01(\tR\bpersonId\x12%\n" +
-	"\x0eassociation_id\x18\t \x01(\tR\rassociationId\"\x93\x01\n" +
+	"\x0eassociation_id\x18\t \x01(\tR\rassociationId\"\xb8\x01\n" +
 	"\x19ListWorkingGroupsResponse\x12N\n" +
 	"\x0eworking_groups\x18\x01 \x03(\v2'.verkosto.workinggroups.v1.WorkingGroupR\rworkingGroups\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x97\x01\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12#\n" +
+	"\rchange_cursor\x18\x03 \x01(\tR\fchangeCursor\"\x97\x01\n" +
 	"\x1aGetWorkingGroupTreeRequest\x12\x16\n" +
 	"\x06region\x18\x01 \x01(\tR\x06region\x12\x1c\n" +
 	"\tprogramme\x18\x02 \x01(\tR\tprogramme\x12C\n" +
@@ -2512,10 +2533,11 @@ const file_verkosto_workinggroups_v1_workinggroups_proto_rawDesc = "" +
 	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
 	"page_token\x18\x03 \x01(\tR\tpageToken\x12=\n" +
-	"\x05state\x18\x04 \x01(\x0e2'.verkosto.workinggroups.v1.Member.StateR\x05state\"z\n" +
+	"\x05state\x18\x04 \x01(\x0e2'.verkosto.workinggroups.v1.Member.StateR\x05state\"\x9f\x01\n" +
 	"\x13ListMembersResponse\x12;\n" +
 	"\amembers\x18\x01 \x03(\v2!.verkosto.workinggroups.v1.MemberR\amembers\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2\xc0\f\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12#\n" +
+	"\rchange_cursor\x18\x03 \x01(\tR\fchangeCursor2\xc0\f\n" +
 	"\x14WorkingGroupsService\x12\x81\x01\n" +
 	"\x12CreateWorkingGroup\x124.verkosto.workinggroups.v1.CreateWorkingGroupRequest\x1a5.verkosto.workinggroups.v1.CreateWorkingGroupResponse\x12x\n" +
 	"\x0fGetWorkingGroup\x121.verkosto.workinggroups.v1.GetWorkingGroupRequest\x1a2.verkosto.workinggroups.v1.GetWorkingGroupResponse\x12~\n" +
