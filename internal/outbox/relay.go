@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -33,6 +34,30 @@ func StreamConfig(replicas int, maxAge time.Duration) jetstream.StreamConfig {
 		Duplicates: 10 * time.Minute,
 		Replicas:   replicas,
 	}
+}
+
+// EnsureStream creates the changes stream, or updates it when the settings
+// Verkosto controls differ. It does not update an unchanged stream: every
+// relay and consumer calls it at start, and needless updates race with
+// consumer creation in the server.
+func EnsureStream(ctx context.Context, js jetstream.JetStream, cfg jetstream.StreamConfig) error {
+	stream, err := js.Stream(ctx, cfg.Name)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		_, err = js.CreateStream(ctx, cfg)
+		if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+			return nil
+		}
+		return err
+	}
+	if err != nil {
+		return err
+	}
+	cur := stream.CachedInfo().Config
+	if slices.Equal(cur.Subjects, cfg.Subjects) && cur.MaxAge == cfg.MaxAge && cur.Duplicates == cfg.Duplicates && cur.Replicas == cfg.Replicas {
+		return nil
+	}
+	_, err = js.UpdateStream(ctx, cfg)
+	return err
 }
 
 // Relay publishes one schema's outbox to JetStream in commit order and marks
@@ -130,7 +155,7 @@ func (r *Relay) runLeader(ctx context.Context) error {
 	backoff := 50 * time.Millisecond
 	for ctx.Err() == nil {
 		if !streamReady {
-			if _, err := r.JS.CreateOrUpdateStream(ctx, r.Stream); err != nil {
+			if err := EnsureStream(ctx, r.JS, r.Stream); err != nil {
 				r.Logger.Warn("changes stream not ready; will retry", "err", err)
 				if !sleep(ctx, backoff) {
 					return nil

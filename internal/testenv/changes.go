@@ -34,7 +34,10 @@ func (e *Env) WatchChanges() *Changes {
 	e.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	stream, err := e.JS.CreateOrUpdateStream(ctx, outbox.StreamConfig(1, 0))
+	if err := outbox.EnsureStream(ctx, e.JS, outbox.StreamConfig(1, 0)); err != nil {
+		e.t.Fatalf("changes stream: %v", err)
+	}
+	stream, err := e.JS.Stream(ctx, outbox.StreamName)
 	if err != nil {
 		e.t.Fatalf("changes stream: %v", err)
 	}
