@@ -89,7 +89,8 @@ func Build(ctx context.Context, cfg Config) (*App, error) {
 	}
 	reg := prometheus.NewRegistry()
 	metrics := server.NewMetrics(reg)
-	authn := auth.Interceptor(auth.NewStore(cfg.Pool, cfg.Now))
+	public := auth.NewPublic()
+	authn := auth.Interceptor(auth.NewStore(cfg.Pool, cfg.Now), public)
 	deps := Deps{
 		Pool:           cfg.Pool,
 		NATS:           cfg.NATS,
@@ -110,6 +111,7 @@ func Build(ctx context.Context, cfg Config) (*App, error) {
 		a.services = append(a.services, svc)
 		names = append(names, svc.Names...)
 		mounts = append(mounts, svc.Mounts...)
+		public.Allow(svc.Public...)
 	}
 	a.handler = server.Handler(server.Config{
 		Logger:   cfg.Logger,

@@ -56,6 +56,11 @@ type Service struct {
 	Names   []string
 	Mounts  []server.Mount
 	Workers []Worker
+	// Public lists the procedures (e.g.
+	// "/verkosto.events.v1.EventsService/RegisterForEvent") that also admit
+	// callers without a credential; their handlers see no principal. Every
+	// other procedure stays UNAUTHENTICATED without one.
+	Public []string
 }
 
 // Worker is a background loop: a NATS consumer, a daily job. It runs until
