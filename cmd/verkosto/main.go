@@ -10,6 +10,7 @@ import (
 	"syscall"
 
 	"github.com/verkosto/verkosto/internal/app"
+	"github.com/verkosto/verkosto/services/events"
 	"github.com/verkosto/verkosto/services/networks"
 )
 
@@ -18,6 +19,7 @@ import (
 func modules() []app.Module {
 	return []app.Module{
 		networks.Module(),
+		events.Module(),
 	}
 }
 

@@ -1381,7 +1381,7 @@ type ListAssociationsRequest struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
 	PageSize  int32                  `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	PageToken string                 `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
-	// Only associations that are members (any state) of this network.
+	// Only associations that are active members of this network.
 	NetworkId string `protobuf:"bytes,3,opt,name=network_id,json=networkId,proto3" json:"network_id,omitempty"`
 	// Only associations serving this municipality.
 	Municipality string `protobuf:"bytes,4,opt,name=municipality,proto3" json:"municipality,omitempty"`
