@@ -199,3 +199,7 @@ func get(t *testing.T, url string) (int, string, string) {
 func subjectOf(change string) string { return "verkosto.changes." + region + ".lape.event." + change }
 
 type testenvReceived = testenv.Received
+
+type ctxT = context.Context
+
+type eventsClient = eventsv1connect.EventsServiceClient
