@@ -63,7 +63,8 @@ func Load(ctx context.Context, cfg Config) error {
 		return err
 	}
 	client := networksv1connect.NewNetworksServiceClient(http.DefaultClient, cfg.BaseURL, connect.WithInterceptors(auth.BearerToken(admin)))
-	w := &world{ctx: ctx, nets: client, networks: map[string]string{}, associations: map[string]string{}, persons: map[string]string{}}
+	w := &world{ctx: ctx, nets: client, networks: map[string]string{}, associations: map[string]string{}, persons: map[string]string{},
+		baseURL: cfg.BaseURL, adminToken: admin}
 	existing, err := client.ListNetworks(ctx, &networksv1.ListNetworksRequest{Region: Region})
 	if err != nil {
 		return fmt.Errorf("look for demo networks: %w", err)
@@ -135,6 +136,8 @@ type world struct {
 	networks     map[string]string // programme -> network id
 	associations map[string]string // key -> id
 	persons      map[string]string // key -> id
+	baseURL      string            // of the running Verkosto
+	adminToken   string            // the demo admin's secret
 }
 
 func (w *world) load() error {
@@ -205,7 +208,7 @@ func (w *world) load() error {
 			}
 		}
 	}
-	return nil
+	return loadEvents(w.ctx, w.baseURL, w.adminToken, w.networks)
 }
 
 // find recovers the ids of an earlier load by names.
