@@ -60,6 +60,20 @@ func firstWeekdayOfMonth(t time.Time, wd time.Weekday) time.Time {
 	return d
 }
 
+// workday moves a day off a fixed-date public holiday (and the days
+// between Christmas and New Year) to the same weekday a week later.
+func workday(d time.Time) time.Time {
+	for {
+		_, m, day := d.Date()
+		holiday := (m == time.January && (day == 1 || day == 6)) || (m == time.May && day == 1) ||
+			(m == time.December && (day == 6 || day >= 24))
+		if !holiday {
+			return d
+		}
+		d = d.AddDate(0, 0, 7)
+	}
+}
+
 // demoEvent is one event of the demo data, with a key for its request id.
 type demoEvent struct {
 	key   string
@@ -105,7 +119,7 @@ func demoEvents(now time.Time, networks map[string]string) []demoEvent {
 		RegistrationDeadlineTime: timestamppb.New(at(seminarDay.AddDate(0, 0, -7), 16, 0)),
 	}})
 
-	trainingDay := nextWeekday(now.AddDate(0, 0, 28), time.Tuesday)
+	trainingDay := workday(nextWeekday(now.AddDate(0, 0, 49), time.Tuesday))
 	out = append(out, demoEvent{"puheeksiotto-koulutus", &eventsv1.Event{
 		Organiser: network("mielenterveys"),
 		Title: &commonv1.LocalizedText{
@@ -131,7 +145,7 @@ func demoEvents(now time.Time, networks map[string]string) []demoEvent {
 	month := time.Date(now.In(helsinki).Year(), now.In(helsinki).Month(), 1, 0, 0, 0, 0, helsinki)
 	for n := 0; n < 3; {
 		month = month.AddDate(0, 1, 0)
-		day := firstWeekdayOfMonth(month, time.Wednesday)
+		day := workday(firstWeekdayOfMonth(month, time.Wednesday))
 		if !at(day, 13, 0).After(now) {
 			continue
 		}
