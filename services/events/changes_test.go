@@ -44,8 +44,10 @@ func TestRegistrationChangesCarryNoContactDetails(t *testing.T) {
 	// An association's event without a programme routes to "_".
 	s.published(associationOrganiser(ids.New()))
 
-	changes.WaitFor("verkosto.changes." + region + "._.event.published")
-	changes.Wait(func(list []testenvReceived) bool { return countSubject(list, subjectOf("registration_cancelled")) == 2 })
+	waitChanges(t, changes, func(list []testenvReceived) bool {
+		return countSubject(list, "verkosto.changes."+region+"._.event.published") == 1
+	})
+	waitChanges(t, changes, func(list []testenvReceived) bool { return countSubject(list, subjectOf("registration_cancelled")) == 2 })
 	var mine []string
 	for _, r := range changes.All() {
 		b, err := proto.Marshal(r.Change)

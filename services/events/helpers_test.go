@@ -196,6 +196,24 @@ func get(t *testing.T, url string) (int, string, string) {
 	return res.StatusCode, res.Header.Get("Content-Type"), string(b)
 }
 
+// waitChanges waits until cond holds for the changes received, up to a
+// minute: more patient than Changes.Wait for tests that publish many
+// changes on a loaded machine.
+func waitChanges(t *testing.T, c *testenv.Changes, cond func([]testenv.Received) bool) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for !cond(c.All()) {
+		if time.Now().After(deadline) {
+			var subjects []string
+			for _, r := range c.All() {
+				subjects = append(subjects, r.Subject)
+			}
+			t.Fatalf("timed out waiting for changes; received %d: %v", len(subjects), subjects)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 func subjectOf(change string) string { return "verkosto.changes." + region + ".lape.event." + change }
 
 type testenvReceived = testenv.Received

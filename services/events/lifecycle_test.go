@@ -119,7 +119,7 @@ func TestEventLifecycle(t *testing.T) {
 
 	// The changes of the first event, in order, on its subjects.
 	want := []string{"created", "published", "rescheduled", "moved", "updated", "cancelled"}
-	changes.Wait(func(list []testenvReceived) bool { return len(aggregateChanges(list, e.GetId())) >= len(want) })
+	waitChanges(t, changes, func(list []testenvReceived) bool { return len(aggregateChanges(list, e.GetId())) >= len(want) })
 	got := aggregateChanges(changes.All(), e.GetId())
 	for i, r := range got {
 		if r.Subject != subjectOf(want[i]) || r.Change.GetAggregateVersion() != int64(i+1) {

@@ -158,7 +158,7 @@ func TestCapacityUnderConcurrency(t *testing.T) {
 	}
 	// registration_promoted changes arrive in commit order, which must be
 	// registration order.
-	changes.Wait(func(list []testenvReceived) bool {
+	waitChanges(t, changes, func(list []testenvReceived) bool {
 		return countSubject(list, subjectOf("registration_cancelled")) == cancellations &&
 			countSubject(list, subjectOf("registration_promoted")) == len(promoted)
 	})
@@ -238,7 +238,7 @@ func TestCapacityChanges(t *testing.T) {
 	if err != nil || res.GetEvent().GetConfirmedCount() != 6 || res.GetEvent().GetWaitlistCount() != 0 {
 		t.Fatalf("unlimited: %v %v", res, err)
 	}
-	changes.Wait(func(list []testenvReceived) bool {
+	waitChanges(t, changes, func(list []testenvReceived) bool {
 		return countSubject(list, subjectOf("capacity_changed")) == 2 && countSubject(list, subjectOf("registration_promoted")) == 4
 	})
 }
