@@ -9,6 +9,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	eventsv1 "github.com/verkosto/verkosto/gen/verkosto/events/v1"
+	"github.com/verkosto/verkosto/gen/verkosto/events/v1/eventsv1connect"
 	networksv1 "github.com/verkosto/verkosto/gen/verkosto/networks/v1"
 	"github.com/verkosto/verkosto/gen/verkosto/networks/v1/networksv1connect"
 	"github.com/verkosto/verkosto/internal/ids"
@@ -259,5 +260,19 @@ func TestAnonymousOnlyOnPublicProcedures(t *testing.T) {
 	res, err := anon.RegisterForEvent(ctx, &eventsv1.RegisterForEventRequest{EventId: e.GetId(), DisplayName: "Maija Meikäläinen", Email: "maija@example.org"})
 	if err != nil || !res.GetRegistration().GetPublic() || res.GetCancellationToken() == "" {
 		t.Fatalf("public registration: %v %v", res, err)
+	}
+	// The same over gRPC and gRPC-Web.
+	for name, opt := range map[string]connect.ClientOption{"grpc": connect.WithGRPC(), "grpc-web": connect.WithGRPCWeb()} {
+		c := eventsv1connect.NewEventsServiceClient(s.H2Client(), s.URL, opt)
+		res, err := c.RegisterForEvent(ctx, &eventsv1.RegisterForEventRequest{EventId: e.GetId(), DisplayName: name, Email: name + "@example.org"})
+		if err != nil || res.GetCancellationToken() == "" {
+			t.Fatalf("%s: public registration: %v %v", name, res, err)
+		}
+		_, err = c.GetEvent(ctx, &eventsv1.GetEventRequest{Id: e.GetId()})
+		wantCode(t, err, connect.CodeUnauthenticated)
+		if _, err := c.CancelRegistration(ctx, &eventsv1.CancelRegistrationRequest{Id: res.GetRegistration().GetId(),
+			CancellationToken: res.GetCancellationToken()}); err != nil {
+			t.Fatalf("%s: cancel with token: %v", name, err)
+		}
 	}
 }
