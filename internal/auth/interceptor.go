@@ -39,6 +39,9 @@ func (i *Interceptor) authorize(ctx context.Context, procedure, header string) (
 	if !ok {
 		return nil, apierr.PermissionDenied("no authorization policy for " + procedure)
 	}
+	if pol.Public && header == "" {
+		return ctx, nil // anonymous: FromContext is nil
+	}
 	ctx, err := i.authenticate(ctx, header)
 	if err != nil {
 		return nil, err

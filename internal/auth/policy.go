@@ -15,6 +15,10 @@ type Policy struct {
 	Roles []Role
 	// Rule says which binding must reach which resource.
 	Rule string
+	// Public procedures admit callers without any credential (members of
+	// the public registering to a public event); a call that does send a
+	// credential is authenticated as any other, so a bad one is refused.
+	Public bool
 }
 
 // Policies maps procedures ("/verkosto.networks.v1.NetworksService/GetNetwork")
@@ -27,6 +31,9 @@ var All = Roles
 
 // Allow is a Policy constructor for brevity in policy tables.
 func Allow(rule string, roles ...Role) Policy { return Policy{Roles: roles, Rule: rule} }
+
+// AllowPublic is a Policy that anonymous callers reach too.
+func AllowPublic(rule string) Policy { return Policy{Roles: All, Rule: rule, Public: true} }
 
 // Permits reports whether p has a binding of one of the policy's roles.
 func (pol Policy) Permits(p *Principal) bool {

@@ -126,8 +126,12 @@ type Principal struct {
 // System is the principal of background jobs.
 var System = &Principal{CredentialID: "system", Name: "Verkosto"}
 
-// Actor is the principal as recorded in a change.
+// Actor is the principal as recorded in a change; a caller without a
+// credential (a public procedure) is "anonymous".
 func (p *Principal) Actor() *changesv1.Actor {
+	if p.CredentialID == "" {
+		return &changesv1.Actor{Id: "anonymous", DisplayName: "public caller"}
+	}
 	return &changesv1.Actor{Id: p.CredentialID, DisplayName: p.Name, PersonId: p.PersonID}
 }
 

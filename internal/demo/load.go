@@ -208,7 +208,10 @@ func (w *world) load() error {
 			}
 		}
 	}
-	return loadWorkingGroups(ctx, w.baseURL, w.admin, w.networks)
+	if err := loadWorkingGroups(ctx, w.baseURL, w.admin, w.networks); err != nil {
+		return err
+	}
+	return loadEvents(ctx, w.baseURL, w.admin, w.networks)
 }
 
 // find recovers the ids of an earlier load by names.

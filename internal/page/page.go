@@ -78,9 +78,14 @@ func Decode(token string, filter uint64) (string, error) {
 // Trim cuts a page fetched with limit size+1 to size and returns the token
 // of the next page ("" on the last), keyed by the last item's id.
 func Trim[T interface{ GetId() string }](list []T, size int, filter uint64) ([]T, string) {
+	return TrimBy(list, size, filter, T.GetId)
+}
+
+// TrimBy is Trim for lists keyed by something else than the id.
+func TrimBy[T any](list []T, size int, filter uint64, key func(T) string) ([]T, string) {
 	if len(list) <= size {
 		return list, ""
 	}
 	list = list[:size]
-	return list, Encode(list[size-1].GetId(), filter)
+	return list, Encode(key(list[size-1]), filter)
 }

@@ -64,10 +64,19 @@ func (w *Writer) Write(ctx context.Context, fn func(tx pgx.Tx) ([]outbox.Event, 
 // first call's resource id without writing again. fn creates resource newID.
 func (w *Writer) Create(ctx context.Context, procedure, requestID string, hash []byte, newID string,
 	fn func(tx pgx.Tx, id string) ([]outbox.Event, error)) (id string, err error) {
+	id, _, err = w.CreateFor(ctx, auth.Caller(ctx).CredentialID, procedure, requestID, hash, newID, fn)
+	return id, err
+}
+
+// CreateFor is Create with request ids kept per principal key (anonymous
+// callers have no credential to key them by) and reports whether this call
+// created the resource.
+func (w *Writer) CreateFor(ctx context.Context, principal, procedure, requestID string, hash []byte, newID string,
+	fn func(tx pgx.Tx, id string) ([]outbox.Event, error)) (id string, created bool, err error) {
 	err = w.Write(ctx, func(tx pgx.Tx) ([]outbox.Event, error) {
-		id = newID
+		id, created = newID, false
 		existing, claimed, err := reqid.Claim(ctx, tx, reqid.Key{
-			Schema: w.schema, Principal: auth.Caller(ctx).CredentialID, Procedure: procedure, RequestID: requestID,
+			Schema: w.schema, Principal: principal, Procedure: procedure, RequestID: requestID,
 		}, hash, newID)
 		if err != nil {
 			return nil, err
@@ -76,7 +85,8 @@ func (w *Writer) Create(ctx context.Context, procedure, requestID string, hash [
 			id = existing
 			return nil, nil
 		}
+		created = true
 		return fn(tx, newID)
 	})
-	return id, err
+	return id, created, err
 }
