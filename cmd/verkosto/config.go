@@ -13,11 +13,12 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/nats-io/nats-server/v2/server"
+	natsserver "github.com/nats-io/nats-server/v2/server"
 
 	"github.com/verkosto/verkosto/internal/db"
 	"github.com/verkosto/verkosto/internal/embedded/pgserver"
 	"github.com/verkosto/verkosto/internal/natsd"
+	"github.com/verkosto/verkosto/internal/server"
 )
 
 // config is the shared configuration of the commands that reach the database.
@@ -32,6 +33,7 @@ type config struct {
 	replicas    int
 	streamAge   time.Duration
 	outboxKeep  time.Duration
+	limits      server.Limits
 }
 
 // flags registers the flags; each also reads VERKOSTO_<NAME> from the
@@ -48,6 +50,11 @@ func (c *config) flags(fs *flag.FlagSet, withServer bool) {
 		fs.IntVar(&c.replicas, "stream-replicas", envInt("VERKOSTO_STREAM_REPLICAS", 1), "replicas of the changes stream (3 on a NATS cluster)")
 		fs.DurationVar(&c.streamAge, "stream-max-age", envDuration("VERKOSTO_STREAM_MAX_AGE", 30*24*time.Hour),
 			"how long the changes stream keeps changes: the oldest cursor the change feed accepts")
+		fs.Float64Var(&c.limits.PerSecond, "rate-limit", envFloat("VERKOSTO_RATE_LIMIT", server.DefaultLimits.PerSecond),
+			"calls per second each credential (anonymous: each address) may make; 0 = unlimited")
+		fs.IntVar(&c.limits.Burst, "rate-burst", envInt("VERKOSTO_RATE_BURST", server.DefaultLimits.Burst), "calls a credential may make at once above the rate")
+		fs.DurationVar(&c.limits.UnaryTimeout, "call-timeout", envDuration("VERKOSTO_CALL_TIMEOUT", server.DefaultLimits.UnaryTimeout),
+			"longest a unary call may run, database queries included")
 		fs.DurationVar(&c.outboxKeep, "outbox-retention", envDuration("VERKOSTO_OUTBOX_RETENTION", 7*24*time.Hour),
 			"how long published changes stay in the outbox, from where a lost stream tail is republished")
 	}
@@ -62,6 +69,14 @@ func env(name, def string) string {
 
 func envInt(name string, def int) int {
 	var v int
+	if _, err := fmt.Sscan(os.Getenv(name), &v); err == nil {
+		return v
+	}
+	return def
+}
+
+func envFloat(name string, def float64) float64 {
+	var v float64
 	if _, err := fmt.Sscan(os.Getenv(name), &v); err == nil {
 		return v
 	}
@@ -148,7 +163,7 @@ func (c *config) natsServer(logger *slog.Logger) (url string, stop func(), err e
 	if err != nil {
 		return "", nil, err
 	}
-	var ns *server.Server
+	var ns *natsserver.Server
 	ns, err = natsd.Start(natsd.Options{Listen: c.natsListen, StoreDir: dir, Logger: logger})
 	if err != nil {
 		return "", nil, err

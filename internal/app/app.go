@@ -35,6 +35,8 @@ type Config struct {
 	StreamMaxAge time.Duration
 	// OutboxRetention is how long sent outbox rows are kept.
 	OutboxRetention time.Duration
+	// Limits bound each caller (rate, unary deadline); zero is no limit.
+	Limits server.Limits
 	// ReconcileInterval is how often relays check the stream still holds
 	// what it acknowledged (0: the relay's default).
 	ReconcileInterval time.Duration
@@ -104,7 +106,7 @@ func Build(ctx context.Context, cfg Config) (*App, error) {
 		JS:             js,
 		Logger:         cfg.Logger,
 		Now:            cfg.Now,
-		HandlerOptions: server.HandlerOptions(cfg.Logger, metrics, authn),
+		HandlerOptions: server.HandlerOptions(cfg.Logger, metrics, authn, cfg.Limits),
 		Settings:       cfg.Settings,
 	}
 	a := &App{cfg: cfg, js: js, Registry: reg}

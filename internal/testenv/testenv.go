@@ -22,7 +22,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/nats-io/nats-server/v2/server"
+	natsserver "github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -32,6 +32,7 @@ import (
 	"github.com/verkosto/verkosto/internal/embedded/pgserver"
 	"github.com/verkosto/verkosto/internal/ids"
 	"github.com/verkosto/verkosto/internal/natsd"
+	"github.com/verkosto/verkosto/internal/server"
 )
 
 // adminURL is the database server all test databases are created on. It is
@@ -204,7 +205,7 @@ func NewDatabase(t testing.TB, modules []app.Module) (url string) {
 
 // NewNATS starts an embedded NATS server with JetStream on a random port
 // with its own store, shut down when the test ends.
-func NewNATS(t testing.TB) *server.Server {
+func NewNATS(t testing.TB) *natsserver.Server {
 	t.Helper()
 	ns, err := natsd.Start(natsd.Options{Listen: "127.0.0.1:0", StoreDir: t.TempDir()})
 	if err != nil {
@@ -220,7 +221,7 @@ type Env struct {
 	URL   string
 	DBURL string
 	Pool  *pgxpool.Pool
-	NATS  *server.Server
+	NATS  *natsserver.Server
 	// NATSDir is the embedded NATS server's store, kept across RestartNATS.
 	NATSDir  string
 	natsAddr string
@@ -239,6 +240,8 @@ type Options struct {
 	Settings map[string]string
 	// AfterPublish is passed to the relays.
 	AfterPublish func(ctx context.Context, changeIDs []string) error
+	// Limits bound each caller (none by default).
+	Limits server.Limits
 	// ReconcileInterval is passed to the relays.
 	ReconcileInterval time.Duration
 	// NoBackground skips relays and workers (tests that run them themselves).
@@ -275,7 +278,7 @@ func New(t testing.TB, modules []app.Module, opts ...Options) *Env {
 	logger := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	e.App, err = app.Build(ctx, app.Config{
 		Modules: modules, Pool: pool, NATS: e.NC, Logger: logger, Now: e.Clock.Now,
-		Settings: o.Settings, AfterPublish: o.AfterPublish, ReconcileInterval: o.ReconcileInterval,
+		Settings: o.Settings, AfterPublish: o.AfterPublish, ReconcileInterval: o.ReconcileInterval, Limits: o.Limits,
 	})
 	if err != nil {
 		t.Fatalf("build app: %v", err)
