@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/verkosto/verkosto/internal/audit"
 	"github.com/verkosto/verkosto/internal/auth"
 	"github.com/verkosto/verkosto/internal/db"
 	"github.com/verkosto/verkosto/internal/outbox"
@@ -53,6 +54,8 @@ type App struct {
 	Registry *prometheus.Registry
 	// Policies of every served procedure.
 	Policies auth.Policies
+	// Trail is the audit trail.
+	Trail *audit.Trail
 }
 
 // platformMigrations are created in every service schema: its outbox and its
@@ -69,6 +72,13 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool, modules []Module) error {
 		return err
 	}
 	if err := db.Migrate(ctx, pool, auth.Schema, auth.Schema, authMigrations); err != nil {
+		return err
+	}
+	auditMigrations, err := db.LoadMigrations(audit.Migrations, "migrations")
+	if err != nil {
+		return err
+	}
+	if err := db.Migrate(ctx, pool, audit.Schema, audit.Schema, auditMigrations); err != nil {
 		return err
 	}
 	for _, m := range modules {
@@ -100,16 +110,17 @@ func Build(ctx context.Context, cfg Config) (*App, error) {
 	reg := prometheus.NewRegistry()
 	metrics := server.NewMetrics(reg)
 	authn := auth.NewInterceptor(auth.NewStore(cfg.Pool, cfg.Now))
+	trail := audit.NewTrail(cfg.Pool, cfg.Logger, cfg.Now)
 	deps := Deps{
 		Pool:           cfg.Pool,
 		NATS:           cfg.NATS,
 		JS:             js,
 		Logger:         cfg.Logger,
 		Now:            cfg.Now,
-		HandlerOptions: server.HandlerOptions(cfg.Logger, metrics, authn, cfg.Limits),
+		HandlerOptions: server.HandlerOptions(cfg.Logger, metrics, cfg.Limits, trail.Interceptor(), authn),
 		Settings:       cfg.Settings,
 	}
-	a := &App{cfg: cfg, js: js, Registry: reg}
+	a := &App{cfg: cfg, js: js, Registry: reg, Trail: trail}
 	var names []string
 	var mounts []server.Mount
 	policies := auth.Policies{}
@@ -178,6 +189,7 @@ func (a *App) RunBackground(ctx context.Context) (wait func()) {
 			}
 		})
 	}
+	run("audit trail", a.Trail.Run)
 	for i, m := range a.cfg.Modules {
 		if m.Schema != "" {
 			relay := &outbox.Relay{

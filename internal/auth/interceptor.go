@@ -9,6 +9,7 @@ import (
 	"connectrpc.com/connect"
 
 	"github.com/verkosto/verkosto/internal/apierr"
+	"github.com/verkosto/verkosto/internal/audit"
 )
 
 // Authenticator is what the interceptor asks to map a secret to a principal.
@@ -46,7 +47,9 @@ func (i *Interceptor) authorize(ctx context.Context, procedure, header string) (
 	if err != nil {
 		return nil, err
 	}
-	if !pol.Permits(FromContext(ctx)) {
+	p := FromContext(ctx)
+	audit.NotePrincipal(ctx, p.CredentialID, p.Name)
+	if !pol.Permits(p) {
 		return nil, apierr.PermissionDenied(fmt.Sprintf("%s needs one of the roles: %s", procedure, pol.RoleNames()))
 	}
 	return ctx, nil

@@ -62,11 +62,13 @@ func NewMetrics(reg *prometheus.Registry) *Metrics {
 }
 
 // HandlerOptions are the options every service handler is built with:
-// interceptors outermost first (observe, authenticate and authorize, then
-// rate limit and deadline), message size limit, panic recovery.
-func HandlerOptions(logger *slog.Logger, metrics *Metrics, auth connect.Interceptor, limits Limits) []connect.HandlerOption {
+// interceptors outermost first (observe, then the given ones — the audit
+// trail, authentication and authorization — then rate limit and deadline),
+// message size limit, panic recovery.
+func HandlerOptions(logger *slog.Logger, metrics *Metrics, limits Limits, interceptors ...connect.Interceptor) []connect.HandlerOption {
+	chain := append([]connect.Interceptor{observe(logger, metrics)}, interceptors...)
 	return []connect.HandlerOption{
-		connect.WithInterceptors(observe(logger, metrics), auth, newLimiter(limits)),
+		connect.WithInterceptors(append(chain, newLimiter(limits))...),
 		connect.WithReadMaxBytes(MaxMessageBytes),
 		connect.WithRecover(func(ctx context.Context, spec connect.Spec, _ http.Header, p any) error {
 			logger.ErrorContext(ctx, "panic in handler", "procedure", spec.Procedure, "panic", p)

@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/verkosto/verkosto/internal/audit"
 	"github.com/verkosto/verkosto/internal/auth"
 	"github.com/verkosto/verkosto/internal/db"
 	"github.com/verkosto/verkosto/internal/outbox"
@@ -44,6 +45,9 @@ func (w *Writer) Write(ctx context.Context, fn func(tx pgx.Tx) ([]outbox.Event, 
 			events, err := fn(tx)
 			if err != nil {
 				return err
+			}
+			if len(events) > 0 {
+				audit.NoteResource(ctx, events[0].AggregateID, events[0].Region, events[0].Programme)
 			}
 			for _, ev := range events {
 				if _, err := w.outbox.Append(ctx, tx, actor, ev); err != nil {

@@ -5,6 +5,7 @@ package all
 
 import (
 	"github.com/verkosto/verkosto/internal/app"
+	"github.com/verkosto/verkosto/services/audit"
 	"github.com/verkosto/verkosto/services/changes"
 	"github.com/verkosto/verkosto/services/events"
 	"github.com/verkosto/verkosto/services/networks"
@@ -18,5 +19,6 @@ func Modules() []app.Module {
 		workinggroups.Module(),
 		events.Module(),
 		changes.Module(),
+		audit.Module(),
 	}
 }
