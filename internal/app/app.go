@@ -15,6 +15,7 @@ import (
 
 	"github.com/verkosto/verkosto/internal/audit"
 	"github.com/verkosto/verkosto/internal/auth"
+	"github.com/verkosto/verkosto/internal/consume"
 	"github.com/verkosto/verkosto/internal/db"
 	"github.com/verkosto/verkosto/internal/outbox"
 	"github.com/verkosto/verkosto/internal/reqid"
@@ -63,6 +64,7 @@ type App struct {
 var platformMigrations = []db.Migration{
 	{Version: 1, Name: "0001_outbox_and_request_ids.sql", SQL: outbox.Migration + reqid.Migration},
 	{Version: 2, Name: "0002_outbox_positions.sql", SQL: outbox.PositionsMigration},
+	{Version: 3, Name: "0003_processed_changes.sql", SQL: consume.Migration},
 }
 
 // Migrate brings the credentials schema and each module's schema up to date.

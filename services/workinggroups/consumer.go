@@ -3,21 +3,17 @@ package workinggroups
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"strings"
-	"time"
 
 	"connectrpc.com/connect"
 	"github.com/jackc/pgx/v5"
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	"google.golang.org/protobuf/proto"
 
 	changesv1 "github.com/verkosto/verkosto/gen/verkosto/changes/v1"
 	nominationsv1 "github.com/verkosto/verkosto/gen/verkosto/nominations/v1"
 	workinggroupsv1 "github.com/verkosto/verkosto/gen/verkosto/workinggroups/v1"
-	"github.com/verkosto/verkosto/internal/auth"
+	"github.com/verkosto/verkosto/internal/consume"
 	"github.com/verkosto/verkosto/internal/ids"
 	"github.com/verkosto/verkosto/internal/outbox"
 )
@@ -32,154 +28,36 @@ var NominationSubjects = []string{
 	outbox.SubjectPrefix + ".*.*.nomination.ended",
 }
 
-// nominationConsumer turns confirmed and ended nominations into working group
-// members. Each change is applied in one transaction together with its
-// change id in processed_changes, and acknowledged after the commit: a
-// redelivered change (a lost ack, a replayed stream) finds its id and does
-// nothing. One change is in flight at a time (MaxAckPending 1), so a
-// nomination's confirmed and ended changes apply in stream order.
-type nominationConsumer struct {
-	svc    *Service
-	js     jetstream.JetStream
-	logger *slog.Logger
-}
-
-// Run consumes until ctx ends; an error returns to the app, which restarts it.
-func (c *nominationConsumer) Run(ctx context.Context) error {
-	cons, err := c.consumer(ctx)
-	if err != nil {
-		return err
-	}
-	for ctx.Err() == nil {
-		batch, err := cons.Fetch(16, jetstream.FetchMaxWait(time.Second))
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			return fmt.Errorf("fetch nomination changes: %w", err)
-		}
-		for msg := range batch.Messages() {
-			c.handle(ctx, msg)
-		}
-		if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) && !errors.Is(err, context.DeadlineExceeded) {
-			if ctx.Err() != nil {
-				return nil
-			}
-			return fmt.Errorf("fetch nomination changes: %w", err)
-		}
-	}
-	return nil
-}
-
-// consumer makes sure the changes stream and the durable consumer exist,
-// retrying until they do: the service may start before NATS is reachable or
-// before any relay created the stream.
-func (c *nominationConsumer) consumer(ctx context.Context) (jetstream.Consumer, error) {
-	backoff := 100 * time.Millisecond
-	for {
-		cons, err := c.ensure(ctx)
-		if err == nil {
-			return cons, nil
-		}
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		c.logger.Warn("nomination consumer not ready; will retry", "err", err)
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(backoff):
-		}
-		backoff = min(backoff*2, 5*time.Second)
+// nominationConsumer turns confirmed and ended nominations into working
+// group members, exactly once per change (see consume.Consumer).
+func (s *Service) nominationConsumer(js jetstream.JetStream, logger *slog.Logger) *consume.Consumer {
+	return &consume.Consumer{
+		JS: js, Writer: s.w, Schema: Schema, Logger: logger,
+		Name:        ConsumerName,
+		Description: "working group members from confirmed and ended nominations",
+		Subjects:    NominationSubjects,
+		Apply: func(ctx context.Context, tx pgx.Tx, subject string, ch *changesv1.Change) ([]outbox.Event, error) {
+			return s.applyNomination(ctx, tx, subject, ch, logger)
+		},
 	}
 }
 
-func (c *nominationConsumer) ensure(ctx context.Context) (jetstream.Consumer, error) {
-	stream, err := c.js.Stream(ctx, outbox.StreamName)
-	if errors.Is(err, jetstream.ErrStreamNotFound) {
-		// Created as the relays create it; an existing stream is left as it
-		// is, so its replicas and retention set by the relays stay.
-		stream, err = c.js.CreateOrUpdateStream(ctx, outbox.StreamConfig(1, 0))
-	}
-	if err != nil {
-		return nil, fmt.Errorf("changes stream: %w", err)
-	}
-	cons, err := stream.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
-		Durable:        ConsumerName,
-		Description:    "working group members from confirmed and ended nominations",
-		AckPolicy:      jetstream.AckExplicitPolicy,
-		DeliverPolicy:  jetstream.DeliverAllPolicy,
-		FilterSubjects: NominationSubjects,
-		AckWait:        30 * time.Second,
-		MaxAckPending:  1,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("consumer %s: %w", ConsumerName, err)
-	}
-	return cons, nil
-}
-
-// handle applies one message and acknowledges it after the commit. A message
-// that is not a nomination change is terminated (never redelivered); a
-// failure to apply is negatively acknowledged and retried.
-func (c *nominationConsumer) handle(ctx context.Context, msg jetstream.Msg) {
-	var ch changesv1.Change
+// applyNomination applies one nomination change; a change whose payload is
+// not a nomination is logged and skipped.
+func (s *Service) applyNomination(ctx context.Context, tx pgx.Tx, subject string, ch *changesv1.Change,
+	logger *slog.Logger) ([]outbox.Event, error) {
 	var n nominationsv1.Nomination
-	if err := proto.Unmarshal(msg.Data(), &ch); err != nil {
-		c.logger.Error("dropping a message that is not a Change", "subject", msg.Subject(), "err", err)
-		msg.TermWithReason("not a verkosto.changes.v1.Change") //nolint:errcheck
-		return
-	}
 	if err := ch.GetPayload().UnmarshalTo(&n); err != nil {
-		c.logger.Error("dropping a change whose payload is not a Nomination", "subject", msg.Subject(), "change", ch.GetId(), "err", err)
-		msg.TermWithReason("payload is not a verkosto.nominations.v1.Nomination") //nolint:errcheck
-		return
-	}
-	changeID := ch.GetId()
-	if changeID == "" {
-		changeID = msg.Headers().Get(jetstream.MsgIDHeader)
-	}
-	if changeID == "" {
-		if meta, err := msg.Metadata(); err == nil {
-			changeID = fmt.Sprintf("stream-seq:%d", meta.Sequence.Stream)
-		}
-	}
-	name := msg.Subject()[strings.LastIndex(msg.Subject(), ".")+1:]
-	if err := c.svc.applyNomination(ctx, changeID, msg.Subject(), name, &ch, &n, c.logger); err != nil {
-		if ctx.Err() != nil {
-			return // redelivered after AckWait, to this or another replica
-		}
-		c.logger.Warn("applying a nomination change failed; it will be redelivered", "subject", msg.Subject(), "change", changeID, "err", err)
-		msg.NakWithDelay(time.Second) //nolint:errcheck
-		return
-	}
-	if err := msg.DoubleAck(ctx); err != nil {
-		// The change is applied; a redelivery finds it in processed_changes.
-		c.logger.Warn("ack of an applied nomination change failed", "change", changeID, "err", err)
-	}
-}
-
-// applyNomination applies one nomination change exactly once.
-func (s *Service) applyNomination(ctx context.Context, changeID, subject, name string, ch *changesv1.Change,
-	n *nominationsv1.Nomination, logger *slog.Logger) error {
-	ctx = auth.WithPrincipal(ctx, auth.System)
-	return s.w.Write(ctx, func(tx pgx.Tx) ([]outbox.Event, error) {
-		tag, err := tx.Exec(ctx, `INSERT INTO workinggroups.processed_changes (change_id, subject) VALUES ($1, $2)
-			ON CONFLICT DO NOTHING`, changeID, subject)
-		if err != nil {
-			return nil, err
-		}
-		if tag.RowsAffected() == 0 {
-			return nil, nil // applied before: a redelivery
-		}
-		switch name {
-		case "confirmed":
-			return s.nominationConfirmed(ctx, tx, ch, n, logger)
-		case "ended":
-			return s.nominationEnded(ctx, tx, ch, n, logger)
-		}
+		logger.Error("skipping a change whose payload is not a Nomination", "subject", subject, "change", ch.GetId(), "err", err)
 		return nil, nil
-	})
+	}
+	switch subject[strings.LastIndex(subject, ".")+1:] {
+	case "confirmed":
+		return s.nominationConfirmed(ctx, tx, ch, &n, logger)
+	case "ended":
+		return s.nominationEnded(ctx, tx, ch, &n, logger)
+	}
+	return nil, nil
 }
 
 // nominationConfirmed adds the nominated person as an ACTIVE MEMBER

@@ -35,7 +35,7 @@ func Module() app.Module {
 		Migrations: ms,
 		New: func(ctx context.Context, deps app.Deps) (*app.Service, error) {
 			s := &Service{pool: deps.Pool, now: deps.Now, w: writer.New(deps.Pool, "workinggroups", Schema, deps.Now)}
-			c := &nominationConsumer{svc: s, js: deps.JS, logger: deps.Logger.With("worker", "workinggroups:nominations")}
+			c := s.nominationConsumer(deps.JS, deps.Logger.With("worker", "workinggroups:nominations"))
 			path, h := workinggroupsv1connect.NewWorkingGroupsServiceHandler(s, deps.HandlerOptions...)
 			return &app.Service{
 				Names:    []string{workinggroupsv1connect.WorkingGroupsServiceName},

@@ -81,14 +81,6 @@ CREATE INDEX members_active_person ON members (person_id, working_group_id) WHER
 CREATE INDEX members_active_association ON members (association_id, working_group_id) WHERE state = 'ACTIVE' AND association_id IS NOT NULL;
 CREATE INDEX members_seats ON members (working_group_id, seat_network_id) WHERE state = 'ACTIVE' AND seat_network_id IS NOT NULL;
 
--- Changes consumed from other services, by change id: a redelivered change
--- is recorded here in the transaction of its effect, so it takes effect once.
-CREATE TABLE processed_changes (
-	change_id    text PRIMARY KEY,
-	subject      text NOT NULL,
-	processed_at timestamptz NOT NULL DEFAULT now()
-);
-
 -- Nominations that ended before their confirmation was processed here (a
 -- redelivery out of order): a late confirmation of them adds no member.
 CREATE TABLE ended_nominations (
