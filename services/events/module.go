@@ -7,6 +7,8 @@ package events
 import (
 	"context"
 	"embed"
+	"fmt"
+	"time"
 
 	"github.com/verkosto/verkosto/gen/verkosto/events/v1/eventsv1connect"
 	"github.com/verkosto/verkosto/internal/app"
@@ -39,6 +41,22 @@ func Module() app.Module {
 		New: func(ctx context.Context, deps app.Deps) (*app.Service, error) {
 			s := &Service{pool: deps.Pool, now: deps.Now, w: writer.New(deps.Pool, "events", Schema, deps.Now)}
 			path, h := eventsv1connect.NewEventsServiceHandler(s, deps.HandlerOptions...)
+			retention := defaultRetention
+			if v := deps.Settings[SettingRegistrationRetention]; v != "" {
+				d, err := time.ParseDuration(v)
+				if err != nil || d <= 0 {
+					return nil, fmt.Errorf("%s: %q is not a positive duration", SettingRegistrationRetention, v)
+				}
+				retention = d
+			}
+			interval := time.Hour
+			if v := deps.Settings[SettingRetentionInterval]; v != "" {
+				d, err := time.ParseDuration(v)
+				if err != nil || d <= 0 {
+					return nil, fmt.Errorf("%s: %q is not a positive duration", SettingRetentionInterval, v)
+				}
+				interval = d
+			}
 			feeds := &calendar{pool: deps.Pool, now: deps.Now, eventURL: deps.Settings[SettingEventURL]}
 			return &app.Service{
 				Names: []string{eventsv1connect.EventsServiceName},
@@ -47,6 +65,10 @@ func Module() app.Module {
 					{Path: "GET /calendar/", Handler: feeds.handler()},
 				},
 				Policies: Policies,
+				Workers: []app.Worker{
+					{Name: "erasures", Run: s.erasureConsumer(deps.JS, deps.Logger.With("worker", "events:erasures")).Run},
+					{Name: "registration retention", Run: s.retentionJob(retention, interval, deps.Logger.With("worker", "events:retention"))},
+				},
 			}, nil
 		},
 	}

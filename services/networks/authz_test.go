@@ -145,6 +145,14 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{procedure: networksv1connect.NetworksServiceEndLeaderTermProcedure, request: func(x *side) proto.Message {
 			return &networksv1.EndLeaderTermRequest{Id: x.leader.GetId()}
 		}, ownRoles: []auth.Role{auth.RoleAdmin, auth.RoleCoordinator, auth.RoleLeader}},
+		// The leader's credential is the side's person's own.
+		{procedure: networksv1connect.NetworksServiceExportPersonDataProcedure, request: func(x *side) proto.Message {
+			return &networksv1.ExportPersonDataRequest{PersonId: x.person.GetId()}
+		}, ownRoles: []auth.Role{auth.RoleAdmin, auth.RoleLeader}},
+		// Last: it erases the sides' persons.
+		{procedure: networksv1connect.NetworksServiceErasePersonProcedure, request: func(x *side) proto.Message {
+			return &networksv1.ErasePersonRequest{PersonId: x.person.GetId()}
+		}},
 	}
 	// Lists filter by scope instead of refusing: they are covered by
 	// TestMembershipReads and TestPersonsArePersonalData.

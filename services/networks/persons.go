@@ -308,6 +308,13 @@ func (s *Service) UpdatePerson(ctx context.Context, req *networksv1.UpdatePerson
 		if err != nil {
 			return nil, apierr.IfNotFound(err, "person", x.GetId())
 		}
+		var erased bool
+		if err := tx.QueryRow(ctx, `SELECT erase_time IS NOT NULL FROM networks.persons WHERE id = $1`, cur.GetId()).Scan(&erased); err != nil {
+			return nil, err
+		}
+		if erased {
+			return nil, apierr.FailedPrecondition("ERASED", "person "+cur.GetId()+" was erased and cannot be changed")
+		}
 		newAssociations := cur.GetAssociationIds()
 		if paths["association_ids"] {
 			newAssociations = x.GetAssociationIds()

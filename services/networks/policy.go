@@ -32,6 +32,10 @@ var Policies = auth.Policies{
 	networksv1connect.NetworksServiceUpdatePersonProcedure: auth.Allow(
 		"admins, the person; an association contact for persons of their association", admin, coordinator, leader, association),
 
+	networksv1connect.NetworksServiceExportPersonDataProcedure: auth.Allow(
+		"admins; the person themself (a credential of that person)", admin, coordinator, leader, association),
+	networksv1connect.NetworksServiceErasePersonProcedure: auth.Allow("admins only", admin),
+
 	networksv1connect.NetworksServiceCreateNetworkProcedure: auth.Allow("the coordinator of the region × programme, admins", admin, coordinator),
 	networksv1connect.NetworksServiceGetNetworkProcedure:    auth.Allow("everyone taking part; partners of the region × programme", auth.All...),
 	networksv1connect.NetworksServiceListNetworksProcedure:  auth.Allow("everyone taking part; partners see their region × programme", auth.All...),

@@ -41,7 +41,10 @@ func Module() app.Module {
 				Names:    []string{workinggroupsv1connect.WorkingGroupsServiceName},
 				Mounts:   []server.Mount{{Path: path, Handler: h}},
 				Policies: Policies,
-				Workers:  []app.Worker{{Name: "nominations", Run: c.Run}},
+				Workers: []app.Worker{
+					{Name: "nominations", Run: c.Run},
+					{Name: "erasures", Run: s.erasureConsumer(deps.JS, deps.Logger.With("worker", "workinggroups:erasures")).Run},
+				},
 			}, nil
 		},
 	}

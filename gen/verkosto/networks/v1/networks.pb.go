@@ -3597,6 +3597,278 @@ func (x *ListLeadersResponse) GetChangeCursor() string {
 	return ""
 }
 
+// ExportPersonDataRequest names the person.
+type ExportPersonDataRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	PersonId      string                 `protobuf:"bytes,1,opt,name=person_id,json=personId,proto3" json:"person_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExportPersonDataRequest) Reset() {
+	*x = ExportPersonDataRequest{}
+	mi := &file_verkosto_networks_v1_networks_proto_msgTypes[57]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExportPersonDataRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExportPersonDataRequest) ProtoMessage() {}
+
+func (x *ExportPersonDataRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_verkosto_networks_v1_networks_proto_msgTypes[57]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExportPersonDataRequest.ProtoReflect.Descriptor instead.
+func (*ExportPersonDataRequest) Descriptor() ([]byte, []int) {
+	return file_verkosto_networks_v1_networks_proto_rawDescGZIP(), []int{57}
+}
+
+func (x *ExportPersonDataRequest) GetPersonId() string {
+	if x != nil {
+		return x.PersonId
+	}
+	return ""
+}
+
+// ExportPersonDataResponse is everything held about the person here.
+type ExportPersonDataResponse struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Person *Person                `protobuf:"bytes,1,opt,name=person,proto3" json:"person,omitempty"`
+	// The associations the person acts for.
+	Associations []*Association `protobuf:"bytes,2,rep,name=associations,proto3" json:"associations,omitempty"`
+	// The person's leaderships, current and past.
+	Leaderships   []*Leader              `protobuf:"bytes,3,rep,name=leaderships,proto3" json:"leaderships,omitempty"`
+	ExportTime    *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=export_time,json=exportTime,proto3" json:"export_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExportPersonDataResponse) Reset() {
+	*x = ExportPersonDataResponse{}
+	mi := &file_verkosto_networks_v1_networks_proto_msgTypes[58]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExportPersonDataResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExportPersonDataResponse) ProtoMessage() {}
+
+func (x *ExportPersonDataResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_verkosto_networks_v1_networks_proto_msgTypes[58]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExportPersonDataResponse.ProtoReflect.Descriptor instead.
+func (*ExportPersonDataResponse) Descriptor() ([]byte, []int) {
+	return file_verkosto_networks_v1_networks_proto_rawDescGZIP(), []int{58}
+}
+
+func (x *ExportPersonDataResponse) GetPerson() *Person {
+	if x != nil {
+		return x.Person
+	}
+	return nil
+}
+
+func (x *ExportPersonDataResponse) GetAssociations() []*Association {
+	if x != nil {
+		return x.Associations
+	}
+	return nil
+}
+
+func (x *ExportPersonDataResponse) GetLeaderships() []*Leader {
+	if x != nil {
+		return x.Leaderships
+	}
+	return nil
+}
+
+func (x *ExportPersonDataResponse) GetExportTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExportTime
+	}
+	return nil
+}
+
+// ErasePersonRequest names the person.
+type ErasePersonRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	PersonId      string                 `protobuf:"bytes,1,opt,name=person_id,json=personId,proto3" json:"person_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ErasePersonRequest) Reset() {
+	*x = ErasePersonRequest{}
+	mi := &file_verkosto_networks_v1_networks_proto_msgTypes[59]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ErasePersonRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ErasePersonRequest) ProtoMessage() {}
+
+func (x *ErasePersonRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_verkosto_networks_v1_networks_proto_msgTypes[59]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ErasePersonRequest.ProtoReflect.Descriptor instead.
+func (*ErasePersonRequest) Descriptor() ([]byte, []int) {
+	return file_verkosto_networks_v1_networks_proto_rawDescGZIP(), []int{59}
+}
+
+func (x *ErasePersonRequest) GetPersonId() string {
+	if x != nil {
+		return x.PersonId
+	}
+	return ""
+}
+
+// ErasePersonResponse returns the erased person.
+type ErasePersonResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Person        *Person                `protobuf:"bytes,1,opt,name=person,proto3" json:"person,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ErasePersonResponse) Reset() {
+	*x = ErasePersonResponse{}
+	mi := &file_verkosto_networks_v1_networks_proto_msgTypes[60]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ErasePersonResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ErasePersonResponse) ProtoMessage() {}
+
+func (x *ErasePersonResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_verkosto_networks_v1_networks_proto_msgTypes[60]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ErasePersonResponse.ProtoReflect.Descriptor instead.
+func (*ErasePersonResponse) Descriptor() ([]byte, []int) {
+	return file_verkosto_networks_v1_networks_proto_rawDescGZIP(), []int{60}
+}
+
+func (x *ErasePersonResponse) GetPerson() *Person {
+	if x != nil {
+		return x.Person
+	}
+	return nil
+}
+
+// PersonErased is the payload of person.erased: services and partners
+// remove what they hold about the person. It carries no contact details; the
+// SHA-256 of the person's lower-cased email lets a service find records made
+// with that email (public event registrations) without seeing it.
+type PersonErased struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	PersonId string                 `protobuf:"bytes,1,opt,name=person_id,json=personId,proto3" json:"person_id,omitempty"`
+	// The name to show instead of the person's.
+	DisplayName string `protobuf:"bytes,2,opt,name=display_name,json=displayName,proto3" json:"display_name,omitempty"`
+	// Hex SHA-256 of the lower-cased, trimmed email; empty without one.
+	EmailSha256   string `protobuf:"bytes,3,opt,name=email_sha256,json=emailSha256,proto3" json:"email_sha256,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PersonErased) Reset() {
+	*x = PersonErased{}
+	mi := &file_verkosto_networks_v1_networks_proto_msgTypes[61]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PersonErased) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PersonErased) ProtoMessage() {}
+
+func (x *PersonErased) ProtoReflect() protoreflect.Message {
+	mi := &file_verkosto_networks_v1_networks_proto_msgTypes[61]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PersonErased.ProtoReflect.Descriptor instead.
+func (*PersonErased) Descriptor() ([]byte, []int) {
+	return file_verkosto_networks_v1_networks_proto_rawDescGZIP(), []int{61}
+}
+
+func (x *PersonErased) GetPersonId() string {
+	if x != nil {
+		return x.PersonId
+	}
+	return ""
+}
+
+func (x *PersonErased) GetDisplayName() string {
+	if x != nil {
+		return x.DisplayName
+	}
+	return ""
+}
+
+func (x *PersonErased) GetEmailSha256() string {
+	if x != nil {
+		return x.EmailSha256
+	}
+	return ""
+}
+
 var File_verkosto_networks_v1_networks_proto protoreflect.FileDescriptor
 
 const file_verkosto_networks_v1_networks_proto_rawDesc = "" +
@@ -3891,7 +4163,23 @@ const file_verkosto_networks_v1_networks_proto_rawDesc = "" +
 	"\x13ListLeadersResponse\x126\n" +
 	"\aleaders\x18\x01 \x03(\v2\x1c.verkosto.networks.v1.LeaderR\aleaders\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12#\n" +
-	"\rchange_cursor\x18\x03 \x01(\tR\fchangeCursor2\x98\x15\n" +
+	"\rchange_cursor\x18\x03 \x01(\tR\fchangeCursor\"6\n" +
+	"\x17ExportPersonDataRequest\x12\x1b\n" +
+	"\tperson_id\x18\x01 \x01(\tR\bpersonId\"\x94\x02\n" +
+	"\x18ExportPersonDataResponse\x124\n" +
+	"\x06person\x18\x01 \x01(\v2\x1c.verkosto.networks.v1.PersonR\x06person\x12E\n" +
+	"\fassociations\x18\x02 \x03(\v2!.verkosto.networks.v1.AssociationR\fassociations\x12>\n" +
+	"\vleaderships\x18\x03 \x03(\v2\x1c.verkosto.networks.v1.LeaderR\vleaderships\x12;\n" +
+	"\vexport_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"exportTime\"1\n" +
+	"\x12ErasePersonRequest\x12\x1b\n" +
+	"\tperson_id\x18\x01 \x01(\tR\bpersonId\"K\n" +
+	"\x13ErasePersonResponse\x124\n" +
+	"\x06person\x18\x01 \x01(\v2\x1c.verkosto.networks.v1.PersonR\x06person\"q\n" +
+	"\fPersonErased\x12\x1b\n" +
+	"\tperson_id\x18\x01 \x01(\tR\bpersonId\x12!\n" +
+	"\fdisplay_name\x18\x02 \x01(\tR\vdisplayName\x12!\n" +
+	"\femail_sha256\x18\x03 \x01(\tR\vemailSha2562\xef\x16\n" +
 	"\x0fNetworksService\x12b\n" +
 	"\vListRegions\x12(.verkosto.networks.v1.ListRegionsRequest\x1a).verkosto.networks.v1.ListRegionsResponse\x12k\n" +
 	"\x0eListProgrammes\x12+.verkosto.networks.v1.ListProgrammesRequest\x1a,.verkosto.networks.v1.ListProgrammesResponse\x12n\n" +
@@ -3903,7 +4191,9 @@ const file_verkosto_networks_v1_networks_proto_rawDesc = "" +
 	"\fCreatePerson\x12).verkosto.networks.v1.CreatePersonRequest\x1a*.verkosto.networks.v1.CreatePersonResponse\x12\\\n" +
 	"\tGetPerson\x12&.verkosto.networks.v1.GetPersonRequest\x1a'.verkosto.networks.v1.GetPersonResponse\x12b\n" +
 	"\vListPersons\x12(.verkosto.networks.v1.ListPersonsRequest\x1a).verkosto.networks.v1.ListPersonsResponse\x12e\n" +
-	"\fUpdatePerson\x12).verkosto.networks.v1.UpdatePersonRequest\x1a*.verkosto.networks.v1.UpdatePersonResponse\x12h\n" +
+	"\fUpdatePerson\x12).verkosto.networks.v1.UpdatePersonRequest\x1a*.verkosto.networks.v1.UpdatePersonResponse\x12q\n" +
+	"\x10ExportPersonData\x12-.verkosto.networks.v1.ExportPersonDataRequest\x1a..verkosto.networks.v1.ExportPersonDataResponse\x12b\n" +
+	"\vErasePerson\x12(.verkosto.networks.v1.ErasePersonRequest\x1a).verkosto.networks.v1.ErasePersonResponse\x12h\n" +
 	"\rCreateNetwork\x12*.verkosto.networks.v1.CreateNetworkRequest\x1a+.verkosto.networks.v1.CreateNetworkResponse\x12_\n" +
 	"\n" +
 	"GetNetwork\x12'.verkosto.networks.v1.GetNetworkRequest\x1a(.verkosto.networks.v1.GetNetworkResponse\x12e\n" +
@@ -3934,7 +4224,7 @@ func file_verkosto_networks_v1_networks_proto_rawDescGZIP() []byte {
 }
 
 var file_verkosto_networks_v1_networks_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_verkosto_networks_v1_networks_proto_msgTypes = make([]protoimpl.MessageInfo, 57)
+var file_verkosto_networks_v1_networks_proto_msgTypes = make([]protoimpl.MessageInfo, 62)
 var file_verkosto_networks_v1_networks_proto_goTypes = []any{
 	(Membership_State)(0),             // 0: verkosto.networks.v1.Membership.State
 	(Leader_State)(0),                 // 1: verkosto.networks.v1.Leader.State
@@ -3995,36 +4285,41 @@ var file_verkosto_networks_v1_networks_proto_goTypes = []any{
 	(*EndLeaderTermResponse)(nil),     // 56: verkosto.networks.v1.EndLeaderTermResponse
 	(*ListLeadersRequest)(nil),        // 57: verkosto.networks.v1.ListLeadersRequest
 	(*ListLeadersResponse)(nil),       // 58: verkosto.networks.v1.ListLeadersResponse
-	(*v1.LocalizedText)(nil),          // 59: verkosto.common.v1.LocalizedText
-	(*timestamppb.Timestamp)(nil),     // 60: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),     // 61: google.protobuf.FieldMask
+	(*ExportPersonDataRequest)(nil),   // 59: verkosto.networks.v1.ExportPersonDataRequest
+	(*ExportPersonDataResponse)(nil),  // 60: verkosto.networks.v1.ExportPersonDataResponse
+	(*ErasePersonRequest)(nil),        // 61: verkosto.networks.v1.ErasePersonRequest
+	(*ErasePersonResponse)(nil),       // 62: verkosto.networks.v1.ErasePersonResponse
+	(*PersonErased)(nil),              // 63: verkosto.networks.v1.PersonErased
+	(*v1.LocalizedText)(nil),          // 64: verkosto.common.v1.LocalizedText
+	(*timestamppb.Timestamp)(nil),     // 65: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),     // 66: google.protobuf.FieldMask
 }
 var file_verkosto_networks_v1_networks_proto_depIdxs = []int32{
-	59, // 0: verkosto.networks.v1.Region.name:type_name -> verkosto.common.v1.LocalizedText
-	59, // 1: verkosto.networks.v1.Region.organiser:type_name -> verkosto.common.v1.LocalizedText
-	59, // 2: verkosto.networks.v1.Programme.name:type_name -> verkosto.common.v1.LocalizedText
-	60, // 3: verkosto.networks.v1.Programme.create_time:type_name -> google.protobuf.Timestamp
-	59, // 4: verkosto.networks.v1.Association.name:type_name -> verkosto.common.v1.LocalizedText
-	60, // 5: verkosto.networks.v1.Association.create_time:type_name -> google.protobuf.Timestamp
-	60, // 6: verkosto.networks.v1.Association.update_time:type_name -> google.protobuf.Timestamp
-	60, // 7: verkosto.networks.v1.Person.create_time:type_name -> google.protobuf.Timestamp
-	60, // 8: verkosto.networks.v1.Person.update_time:type_name -> google.protobuf.Timestamp
-	59, // 9: verkosto.networks.v1.Network.name:type_name -> verkosto.common.v1.LocalizedText
-	59, // 10: verkosto.networks.v1.Network.description:type_name -> verkosto.common.v1.LocalizedText
-	60, // 11: verkosto.networks.v1.Network.create_time:type_name -> google.protobuf.Timestamp
-	60, // 12: verkosto.networks.v1.Network.update_time:type_name -> google.protobuf.Timestamp
+	64, // 0: verkosto.networks.v1.Region.name:type_name -> verkosto.common.v1.LocalizedText
+	64, // 1: verkosto.networks.v1.Region.organiser:type_name -> verkosto.common.v1.LocalizedText
+	64, // 2: verkosto.networks.v1.Programme.name:type_name -> verkosto.common.v1.LocalizedText
+	65, // 3: verkosto.networks.v1.Programme.create_time:type_name -> google.protobuf.Timestamp
+	64, // 4: verkosto.networks.v1.Association.name:type_name -> verkosto.common.v1.LocalizedText
+	65, // 5: verkosto.networks.v1.Association.create_time:type_name -> google.protobuf.Timestamp
+	65, // 6: verkosto.networks.v1.Association.update_time:type_name -> google.protobuf.Timestamp
+	65, // 7: verkosto.networks.v1.Person.create_time:type_name -> google.protobuf.Timestamp
+	65, // 8: verkosto.networks.v1.Person.update_time:type_name -> google.protobuf.Timestamp
+	64, // 9: verkosto.networks.v1.Network.name:type_name -> verkosto.common.v1.LocalizedText
+	64, // 10: verkosto.networks.v1.Network.description:type_name -> verkosto.common.v1.LocalizedText
+	65, // 11: verkosto.networks.v1.Network.create_time:type_name -> google.protobuf.Timestamp
+	65, // 12: verkosto.networks.v1.Network.update_time:type_name -> google.protobuf.Timestamp
 	0,  // 13: verkosto.networks.v1.Membership.state:type_name -> verkosto.networks.v1.Membership.State
-	60, // 14: verkosto.networks.v1.Membership.apply_time:type_name -> google.protobuf.Timestamp
-	60, // 15: verkosto.networks.v1.Membership.decide_time:type_name -> google.protobuf.Timestamp
-	60, // 16: verkosto.networks.v1.Membership.end_time:type_name -> google.protobuf.Timestamp
-	60, // 17: verkosto.networks.v1.Membership.create_time:type_name -> google.protobuf.Timestamp
-	60, // 18: verkosto.networks.v1.Membership.update_time:type_name -> google.protobuf.Timestamp
-	60, // 19: verkosto.networks.v1.Leader.term_start_time:type_name -> google.protobuf.Timestamp
-	60, // 20: verkosto.networks.v1.Leader.term_end_time:type_name -> google.protobuf.Timestamp
+	65, // 14: verkosto.networks.v1.Membership.apply_time:type_name -> google.protobuf.Timestamp
+	65, // 15: verkosto.networks.v1.Membership.decide_time:type_name -> google.protobuf.Timestamp
+	65, // 16: verkosto.networks.v1.Membership.end_time:type_name -> google.protobuf.Timestamp
+	65, // 17: verkosto.networks.v1.Membership.create_time:type_name -> google.protobuf.Timestamp
+	65, // 18: verkosto.networks.v1.Membership.update_time:type_name -> google.protobuf.Timestamp
+	65, // 19: verkosto.networks.v1.Leader.term_start_time:type_name -> google.protobuf.Timestamp
+	65, // 20: verkosto.networks.v1.Leader.term_end_time:type_name -> google.protobuf.Timestamp
 	1,  // 21: verkosto.networks.v1.Leader.state:type_name -> verkosto.networks.v1.Leader.State
-	60, // 22: verkosto.networks.v1.Leader.end_time:type_name -> google.protobuf.Timestamp
-	60, // 23: verkosto.networks.v1.Leader.create_time:type_name -> google.protobuf.Timestamp
-	60, // 24: verkosto.networks.v1.Leader.update_time:type_name -> google.protobuf.Timestamp
+	65, // 22: verkosto.networks.v1.Leader.end_time:type_name -> google.protobuf.Timestamp
+	65, // 23: verkosto.networks.v1.Leader.create_time:type_name -> google.protobuf.Timestamp
+	65, // 24: verkosto.networks.v1.Leader.update_time:type_name -> google.protobuf.Timestamp
 	2,  // 25: verkosto.networks.v1.ListRegionsResponse.regions:type_name -> verkosto.networks.v1.Region
 	3,  // 26: verkosto.networks.v1.ListProgrammesResponse.programmes:type_name -> verkosto.networks.v1.Programme
 	3,  // 27: verkosto.networks.v1.CreateProgrammeRequest.programme:type_name -> verkosto.networks.v1.Programme
@@ -4034,21 +4329,21 @@ var file_verkosto_networks_v1_networks_proto_depIdxs = []int32{
 	4,  // 31: verkosto.networks.v1.GetAssociationResponse.association:type_name -> verkosto.networks.v1.Association
 	4,  // 32: verkosto.networks.v1.ListAssociationsResponse.associations:type_name -> verkosto.networks.v1.Association
 	4,  // 33: verkosto.networks.v1.UpdateAssociationRequest.association:type_name -> verkosto.networks.v1.Association
-	61, // 34: verkosto.networks.v1.UpdateAssociationRequest.update_mask:type_name -> google.protobuf.FieldMask
+	66, // 34: verkosto.networks.v1.UpdateAssociationRequest.update_mask:type_name -> google.protobuf.FieldMask
 	4,  // 35: verkosto.networks.v1.UpdateAssociationResponse.association:type_name -> verkosto.networks.v1.Association
 	5,  // 36: verkosto.networks.v1.CreatePersonRequest.person:type_name -> verkosto.networks.v1.Person
 	5,  // 37: verkosto.networks.v1.CreatePersonResponse.person:type_name -> verkosto.networks.v1.Person
 	5,  // 38: verkosto.networks.v1.GetPersonResponse.person:type_name -> verkosto.networks.v1.Person
 	5,  // 39: verkosto.networks.v1.ListPersonsResponse.persons:type_name -> verkosto.networks.v1.Person
 	5,  // 40: verkosto.networks.v1.UpdatePersonRequest.person:type_name -> verkosto.networks.v1.Person
-	61, // 41: verkosto.networks.v1.UpdatePersonRequest.update_mask:type_name -> google.protobuf.FieldMask
+	66, // 41: verkosto.networks.v1.UpdatePersonRequest.update_mask:type_name -> google.protobuf.FieldMask
 	5,  // 42: verkosto.networks.v1.UpdatePersonResponse.person:type_name -> verkosto.networks.v1.Person
 	6,  // 43: verkosto.networks.v1.CreateNetworkRequest.network:type_name -> verkosto.networks.v1.Network
 	6,  // 44: verkosto.networks.v1.CreateNetworkResponse.network:type_name -> verkosto.networks.v1.Network
 	6,  // 45: verkosto.networks.v1.GetNetworkResponse.network:type_name -> verkosto.networks.v1.Network
 	6,  // 46: verkosto.networks.v1.ListNetworksResponse.networks:type_name -> verkosto.networks.v1.Network
 	6,  // 47: verkosto.networks.v1.UpdateNetworkRequest.network:type_name -> verkosto.networks.v1.Network
-	61, // 48: verkosto.networks.v1.UpdateNetworkRequest.update_mask:type_name -> google.protobuf.FieldMask
+	66, // 48: verkosto.networks.v1.UpdateNetworkRequest.update_mask:type_name -> google.protobuf.FieldMask
 	6,  // 49: verkosto.networks.v1.UpdateNetworkResponse.network:type_name -> verkosto.networks.v1.Network
 	7,  // 50: verkosto.networks.v1.ApplyMembershipResponse.membership:type_name -> verkosto.networks.v1.Membership
 	7,  // 51: verkosto.networks.v1.ApproveMembershipResponse.membership:type_name -> verkosto.networks.v1.Membership
@@ -4058,67 +4353,76 @@ var file_verkosto_networks_v1_networks_proto_depIdxs = []int32{
 	7,  // 55: verkosto.networks.v1.GetMembershipResponse.membership:type_name -> verkosto.networks.v1.Membership
 	0,  // 56: verkosto.networks.v1.ListMembershipsRequest.state:type_name -> verkosto.networks.v1.Membership.State
 	7,  // 57: verkosto.networks.v1.ListMembershipsResponse.memberships:type_name -> verkosto.networks.v1.Membership
-	60, // 58: verkosto.networks.v1.AppointLeaderRequest.term_start_time:type_name -> google.protobuf.Timestamp
-	60, // 59: verkosto.networks.v1.AppointLeaderRequest.term_end_time:type_name -> google.protobuf.Timestamp
+	65, // 58: verkosto.networks.v1.AppointLeaderRequest.term_start_time:type_name -> google.protobuf.Timestamp
+	65, // 59: verkosto.networks.v1.AppointLeaderRequest.term_end_time:type_name -> google.protobuf.Timestamp
 	8,  // 60: verkosto.networks.v1.AppointLeaderResponse.leader:type_name -> verkosto.networks.v1.Leader
 	8,  // 61: verkosto.networks.v1.EndLeaderTermResponse.leader:type_name -> verkosto.networks.v1.Leader
 	1,  // 62: verkosto.networks.v1.ListLeadersRequest.state:type_name -> verkosto.networks.v1.Leader.State
 	8,  // 63: verkosto.networks.v1.ListLeadersResponse.leaders:type_name -> verkosto.networks.v1.Leader
-	9,  // 64: verkosto.networks.v1.NetworksService.ListRegions:input_type -> verkosto.networks.v1.ListRegionsRequest
-	11, // 65: verkosto.networks.v1.NetworksService.ListProgrammes:input_type -> verkosto.networks.v1.ListProgrammesRequest
-	13, // 66: verkosto.networks.v1.NetworksService.CreateProgramme:input_type -> verkosto.networks.v1.CreateProgrammeRequest
-	15, // 67: verkosto.networks.v1.NetworksService.CreateAssociation:input_type -> verkosto.networks.v1.CreateAssociationRequest
-	17, // 68: verkosto.networks.v1.NetworksService.GetAssociation:input_type -> verkosto.networks.v1.GetAssociationRequest
-	19, // 69: verkosto.networks.v1.NetworksService.ListAssociations:input_type -> verkosto.networks.v1.ListAssociationsRequest
-	21, // 70: verkosto.networks.v1.NetworksService.UpdateAssociation:input_type -> verkosto.networks.v1.UpdateAssociationRequest
-	23, // 71: verkosto.networks.v1.NetworksService.CreatePerson:input_type -> verkosto.networks.v1.CreatePersonRequest
-	25, // 72: verkosto.networks.v1.NetworksService.GetPerson:input_type -> verkosto.networks.v1.GetPersonRequest
-	27, // 73: verkosto.networks.v1.NetworksService.ListPersons:input_type -> verkosto.networks.v1.ListPersonsRequest
-	29, // 74: verkosto.networks.v1.NetworksService.UpdatePerson:input_type -> verkosto.networks.v1.UpdatePersonRequest
-	31, // 75: verkosto.networks.v1.NetworksService.CreateNetwork:input_type -> verkosto.networks.v1.CreateNetworkRequest
-	33, // 76: verkosto.networks.v1.NetworksService.GetNetwork:input_type -> verkosto.networks.v1.GetNetworkRequest
-	35, // 77: verkosto.networks.v1.NetworksService.ListNetworks:input_type -> verkosto.networks.v1.ListNetworksRequest
-	37, // 78: verkosto.networks.v1.NetworksService.UpdateNetwork:input_type -> verkosto.networks.v1.UpdateNetworkRequest
-	39, // 79: verkosto.networks.v1.NetworksService.ApplyMembership:input_type -> verkosto.networks.v1.ApplyMembershipRequest
-	41, // 80: verkosto.networks.v1.NetworksService.ApproveMembership:input_type -> verkosto.networks.v1.ApproveMembershipRequest
-	43, // 81: verkosto.networks.v1.NetworksService.RejectMembership:input_type -> verkosto.networks.v1.RejectMembershipRequest
-	45, // 82: verkosto.networks.v1.NetworksService.LeaveMembership:input_type -> verkosto.networks.v1.LeaveMembershipRequest
-	47, // 83: verkosto.networks.v1.NetworksService.RemoveMembership:input_type -> verkosto.networks.v1.RemoveMembershipRequest
-	49, // 84: verkosto.networks.v1.NetworksService.GetMembership:input_type -> verkosto.networks.v1.GetMembershipRequest
-	51, // 85: verkosto.networks.v1.NetworksService.ListMemberships:input_type -> verkosto.networks.v1.ListMembershipsRequest
-	53, // 86: verkosto.networks.v1.NetworksService.AppointLeader:input_type -> verkosto.networks.v1.AppointLeaderRequest
-	55, // 87: verkosto.networks.v1.NetworksService.EndLeaderTerm:input_type -> verkosto.networks.v1.EndLeaderTermRequest
-	57, // 88: verkosto.networks.v1.NetworksService.ListLeaders:input_type -> verkosto.networks.v1.ListLeadersRequest
-	10, // 89: verkosto.networks.v1.NetworksService.ListRegions:output_type -> verkosto.networks.v1.ListRegionsResponse
-	12, // 90: verkosto.networks.v1.NetworksService.ListProgrammes:output_type -> verkosto.networks.v1.ListProgrammesResponse
-	14, // 91: verkosto.networks.v1.NetworksService.CreateProgramme:output_type -> verkosto.networks.v1.CreateProgrammeResponse
-	16, // 92: verkosto.networks.v1.NetworksService.CreateAssociation:output_type -> verkosto.networks.v1.CreateAssociationResponse
-	18, // 93: verkosto.networks.v1.NetworksService.GetAssociation:output_type -> verkosto.networks.v1.GetAssociationResponse
-	20, // 94: verkosto.networks.v1.NetworksService.ListAssociations:output_type -> verkosto.networks.v1.ListAssociationsResponse
-	22, // 95: verkosto.networks.v1.NetworksService.UpdateAssociation:output_type -> verkosto.networks.v1.UpdateAssociationResponse
-	24, // 96: verkosto.networks.v1.NetworksService.CreatePerson:output_type -> verkosto.networks.v1.CreatePersonResponse
-	26, // 97: verkosto.networks.v1.NetworksService.GetPerson:output_type -> verkosto.networks.v1.GetPersonResponse
-	28, // 98: verkosto.networks.v1.NetworksService.ListPersons:output_type -> verkosto.networks.v1.ListPersonsResponse
-	30, // 99: verkosto.networks.v1.NetworksService.UpdatePerson:output_type -> verkosto.networks.v1.UpdatePersonResponse
-	32, // 100: verkosto.networks.v1.NetworksService.CreateNetwork:output_type -> verkosto.networks.v1.CreateNetworkResponse
-	34, // 101: verkosto.networks.v1.NetworksService.GetNetwork:output_type -> verkosto.networks.v1.GetNetworkResponse
-	36, // 102: verkosto.networks.v1.NetworksService.ListNetworks:output_type -> verkosto.networks.v1.ListNetworksResponse
-	38, // 103: verkosto.networks.v1.NetworksService.UpdateNetwork:output_type -> verkosto.networks.v1.UpdateNetworkResponse
-	40, // 104: verkosto.networks.v1.NetworksService.ApplyMembership:output_type -> verkosto.networks.v1.ApplyMembershipResponse
-	42, // 105: verkosto.networks.v1.NetworksService.ApproveMembership:output_type -> verkosto.networks.v1.ApproveMembershipResponse
-	44, // 106: verkosto.networks.v1.NetworksService.RejectMembership:output_type -> verkosto.networks.v1.RejectMembershipResponse
-	46, // 107: verkosto.networks.v1.NetworksService.LeaveMembership:output_type -> verkosto.networks.v1.LeaveMembershipResponse
-	48, // 108: verkosto.networks.v1.NetworksService.RemoveMembership:output_type -> verkosto.networks.v1.RemoveMembershipResponse
-	50, // 109: verkosto.networks.v1.NetworksService.GetMembership:output_type -> verkosto.networks.v1.GetMembershipResponse
-	52, // 110: verkosto.networks.v1.NetworksService.ListMemberships:output_type -> verkosto.networks.v1.ListMembershipsResponse
-	54, // 111: verkosto.networks.v1.NetworksService.AppointLeader:output_type -> verkosto.networks.v1.AppointLeaderResponse
-	56, // 112: verkosto.networks.v1.NetworksService.EndLeaderTerm:output_type -> verkosto.networks.v1.EndLeaderTermResponse
-	58, // 113: verkosto.networks.v1.NetworksService.ListLeaders:output_type -> verkosto.networks.v1.ListLeadersResponse
-	89, // [89:114] is the sub-list for method output_type
-	64, // [64:89] is the sub-list for method input_type
-	64, // [64:64] is the sub-list for extension type_name
-	64, // [64:64] is the sub-list for extension extendee
-	0,  // [0:64] is the sub-list for field type_name
+	5,  // 64: verkosto.networks.v1.ExportPersonDataResponse.person:type_name -> verkosto.networks.v1.Person
+	4,  // 65: verkosto.networks.v1.ExportPersonDataResponse.associations:type_name -> verkosto.networks.v1.Association
+	8,  // 66: verkosto.networks.v1.ExportPersonDataResponse.leaderships:type_name -> verkosto.networks.v1.Leader
+	65, // 67: verkosto.networks.v1.ExportPersonDataResponse.export_time:type_name -> google.protobuf.Timestamp
+	5,  // 68: verkosto.networks.v1.ErasePersonResponse.person:type_name -> verkosto.networks.v1.Person
+	9,  // 69: verkosto.networks.v1.NetworksService.ListRegions:input_type -> verkosto.networks.v1.ListRegionsRequest
+	11, // 70: verkosto.networks.v1.NetworksService.ListProgrammes:input_type -> verkosto.networks.v1.ListProgrammesRequest
+	13, // 71: verkosto.networks.v1.NetworksService.CreateProgramme:input_type -> verkosto.networks.v1.CreateProgrammeRequest
+	15, // 72: verkosto.networks.v1.NetworksService.CreateAssociation:input_type -> verkosto.networks.v1.CreateAssociationRequest
+	17, // 73: verkosto.networks.v1.NetworksService.GetAssociation:input_type -> verkosto.networks.v1.GetAssociationRequest
+	19, // 74: verkosto.networks.v1.NetworksService.ListAssociations:input_type -> verkosto.networks.v1.ListAssociationsRequest
+	21, // 75: verkosto.networks.v1.NetworksService.UpdateAssociation:input_type -> verkosto.networks.v1.UpdateAssociationRequest
+	23, // 76: verkosto.networks.v1.NetworksService.CreatePerson:input_type -> verkosto.networks.v1.CreatePersonRequest
+	25, // 77: verkosto.networks.v1.NetworksService.GetPerson:input_type -> verkosto.networks.v1.GetPersonRequest
+	27, // 78: verkosto.networks.v1.NetworksService.ListPersons:input_type -> verkosto.networks.v1.ListPersonsRequest
+	29, // 79: verkosto.networks.v1.NetworksService.UpdatePerson:input_type -> verkosto.networks.v1.UpdatePersonRequest
+	59, // 80: verkosto.networks.v1.NetworksService.ExportPersonData:input_type -> verkosto.networks.v1.ExportPersonDataRequest
+	61, // 81: verkosto.networks.v1.NetworksService.ErasePerson:input_type -> verkosto.networks.v1.ErasePersonRequest
+	31, // 82: verkosto.networks.v1.NetworksService.CreateNetwork:input_type -> verkosto.networks.v1.CreateNetworkRequest
+	33, // 83: verkosto.networks.v1.NetworksService.GetNetwork:input_type -> verkosto.networks.v1.GetNetworkRequest
+	35, // 84: verkosto.networks.v1.NetworksService.ListNetworks:input_type -> verkosto.networks.v1.ListNetworksRequest
+	37, // 85: verkosto.networks.v1.NetworksService.UpdateNetwork:input_type -> verkosto.networks.v1.UpdateNetworkRequest
+	39, // 86: verkosto.networks.v1.NetworksService.ApplyMembership:input_type -> verkosto.networks.v1.ApplyMembershipRequest
+	41, // 87: verkosto.networks.v1.NetworksService.ApproveMembership:input_type -> verkosto.networks.v1.ApproveMembershipRequest
+	43, // 88: verkosto.networks.v1.NetworksService.RejectMembership:input_type -> verkosto.networks.v1.RejectMembershipRequest
+	45, // 89: verkosto.networks.v1.NetworksService.LeaveMembership:input_type -> verkosto.networks.v1.LeaveMembershipRequest
+	47, // 90: verkosto.networks.v1.NetworksService.RemoveMembership:input_type -> verkosto.networks.v1.RemoveMembershipRequest
+	49, // 91: verkosto.networks.v1.NetworksService.GetMembership:input_type -> verkosto.networks.v1.GetMembershipRequest
+	51, // 92: verkosto.networks.v1.NetworksService.ListMemberships:input_type -> verkosto.networks.v1.ListMembershipsRequest
+	53, // 93: verkosto.networks.v1.NetworksService.AppointLeader:input_type -> verkosto.networks.v1.AppointLeaderRequest
+	55, // 94: verkosto.networks.v1.NetworksService.EndLeaderTerm:input_type -> verkosto.networks.v1.EndLeaderTermRequest
+	57, // 95: verkosto.networks.v1.NetworksService.ListLeaders:input_type -> verkosto.networks.v1.ListLeadersRequest
+	10, // 96: verkosto.networks.v1.NetworksService.ListRegions:output_type -> verkosto.networks.v1.ListRegionsResponse
+	12, // 97: verkosto.networks.v1.NetworksService.ListProgrammes:output_type -> verkosto.networks.v1.ListProgrammesResponse
+	14, // 98: verkosto.networks.v1.NetworksService.CreateProgramme:output_type -> verkosto.networks.v1.CreateProgrammeResponse
+	16, // 99: verkosto.networks.v1.NetworksService.CreateAssociation:output_type -> verkosto.networks.v1.CreateAssociationResponse
+	18, // 100: verkosto.networks.v1.NetworksService.GetAssociation:output_type -> verkosto.networks.v1.GetAssociationResponse
+	20, // 101: verkosto.networks.v1.NetworksService.ListAssociations:output_type -> verkosto.networks.v1.ListAssociationsResponse
+	22, // 102: verkosto.networks.v1.NetworksService.UpdateAssociation:output_type -> verkosto.networks.v1.UpdateAssociationResponse
+	24, // 103: verkosto.networks.v1.NetworksService.CreatePerson:output_type -> verkosto.networks.v1.CreatePersonResponse
+	26, // 104: verkosto.networks.v1.NetworksService.GetPerson:output_type -> verkosto.networks.v1.GetPersonResponse
+	28, // 105: verkosto.networks.v1.NetworksService.ListPersons:output_type -> verkosto.networks.v1.ListPersonsResponse
+	30, // 106: verkosto.networks.v1.NetworksService.UpdatePerson:output_type -> verkosto.networks.v1.UpdatePersonResponse
+	60, // 107: verkosto.networks.v1.NetworksService.ExportPersonData:output_type -> verkosto.networks.v1.ExportPersonDataResponse
+	62, // 108: verkosto.networks.v1.NetworksService.ErasePerson:output_type -> verkosto.networks.v1.ErasePersonResponse
+	32, // 109: verkosto.networks.v1.NetworksService.CreateNetwork:output_type -> verkosto.networks.v1.CreateNetworkResponse
+	34, // 110: verkosto.networks.v1.NetworksService.GetNetwork:output_type -> verkosto.networks.v1.GetNetworkResponse
+	36, // 111: verkosto.networks.v1.NetworksService.ListNetworks:output_type -> verkosto.networks.v1.ListNetworksResponse
+	38, // 112: verkosto.networks.v1.NetworksService.UpdateNetwork:output_type -> verkosto.networks.v1.UpdateNetworkResponse
+	40, // 113: verkosto.networks.v1.NetworksService.ApplyMembership:output_type -> verkosto.networks.v1.ApplyMembershipResponse
+	42, // 114: verkosto.networks.v1.NetworksService.ApproveMembership:output_type -> verkosto.networks.v1.ApproveMembershipResponse
+	44, // 115: verkosto.networks.v1.NetworksService.RejectMembership:output_type -> verkosto.networks.v1.RejectMembershipResponse
+	46, // 116: verkosto.networks.v1.NetworksService.LeaveMembership:output_type -> verkosto.networks.v1.LeaveMembershipResponse
+	48, // 117: verkosto.networks.v1.NetworksService.RemoveMembership:output_type -> verkosto.networks.v1.RemoveMembershipResponse
+	50, // 118: verkosto.networks.v1.NetworksService.GetMembership:output_type -> verkosto.networks.v1.GetMembershipResponse
+	52, // 119: verkosto.networks.v1.NetworksService.ListMemberships:output_type -> verkosto.networks.v1.ListMembershipsResponse
+	54, // 120: verkosto.networks.v1.NetworksService.AppointLeader:output_type -> verkosto.networks.v1.AppointLeaderResponse
+	56, // 121: verkosto.networks.v1.NetworksService.EndLeaderTerm:output_type -> verkosto.networks.v1.EndLeaderTermResponse
+	58, // 122: verkosto.networks.v1.NetworksService.ListLeaders:output_type -> verkosto.networks.v1.ListLeadersResponse
+	96, // [96:123] is the sub-list for method output_type
+	69, // [69:96] is the sub-list for method input_type
+	69, // [69:69] is the sub-list for extension type_name
+	69, // [69:69] is the sub-list for extension extendee
+	0,  // [0:69] is the sub-list for field type_name
 }
 
 func init() { file_verkosto_networks_v1_networks_proto_init() }
@@ -4132,7 +4436,7 @@ func file_verkosto_networks_v1_networks_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_verkosto_networks_v1_networks_proto_rawDesc), len(file_verkosto_networks_v1_networks_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   57,
+			NumMessages:   62,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -66,6 +66,12 @@ const (
 	// NetworksServiceUpdatePersonProcedure is the fully-qualified name of the NetworksService's
 	// UpdatePerson RPC.
 	NetworksServiceUpdatePersonProcedure = "/verkosto.networks.v1.NetworksService/UpdatePerson"
+	// NetworksServiceExportPersonDataProcedure is the fully-qualified name of the NetworksService's
+	// ExportPersonData RPC.
+	NetworksServiceExportPersonDataProcedure = "/verkosto.networks.v1.NetworksService/ExportPersonData"
+	// NetworksServiceErasePersonProcedure is the fully-qualified name of the NetworksService's
+	// ErasePerson RPC.
+	NetworksServiceErasePersonProcedure = "/verkosto.networks.v1.NetworksService/ErasePerson"
 	// NetworksServiceCreateNetworkProcedure is the fully-qualified name of the NetworksService's
 	// CreateNetwork RPC.
 	NetworksServiceCreateNetworkProcedure = "/verkosto.networks.v1.NetworksService/CreateNetwork"
@@ -134,6 +140,13 @@ type NetworksServiceClient interface {
 	ListPersons(context.Context, *v1.ListPersonsRequest) (*v1.ListPersonsResponse, error)
 	// Changes the fields named by update_mask.
 	UpdatePerson(context.Context, *v1.UpdatePersonRequest) (*v1.UpdatePersonResponse, error)
+	// Returns everything the networks service holds about a person (GDPR
+	// access): admins and the person themself.
+	ExportPersonData(context.Context, *v1.ExportPersonDataRequest) (*v1.ExportPersonDataResponse, error)
+	// Erases a person (GDPR erasure): contact details removed, the name
+	// replaced, history kept as an erased person; publishes person.erased so
+	// other services and partners erase too. Admins only.
+	ErasePerson(context.Context, *v1.ErasePersonRequest) (*v1.ErasePersonResponse, error)
 	// Creates the network of a region and programme (one per pair).
 	CreateNetwork(context.Context, *v1.CreateNetworkRequest) (*v1.CreateNetworkResponse, error)
 	// Returns one network.
@@ -241,6 +254,18 @@ func NewNetworksServiceClient(httpClient connect.HTTPClient, baseURL string, opt
 			connect.WithSchema(networksServiceMethods.ByName("UpdatePerson")),
 			connect.WithClientOptions(opts...),
 		),
+		exportPersonData: connect.NewClient[v1.ExportPersonDataRequest, v1.ExportPersonDataResponse](
+			httpClient,
+			baseURL+NetworksServiceExportPersonDataProcedure,
+			connect.WithSchema(networksServiceMethods.ByName("ExportPersonData")),
+			connect.WithClientOptions(opts...),
+		),
+		erasePerson: connect.NewClient[v1.ErasePersonRequest, v1.ErasePersonResponse](
+			httpClient,
+			baseURL+NetworksServiceErasePersonProcedure,
+			connect.WithSchema(networksServiceMethods.ByName("ErasePerson")),
+			connect.WithClientOptions(opts...),
+		),
 		createNetwork: connect.NewClient[v1.CreateNetworkRequest, v1.CreateNetworkResponse](
 			httpClient,
 			baseURL+NetworksServiceCreateNetworkProcedure,
@@ -341,6 +366,8 @@ type networksServiceClient struct {
 	getPerson         *connect.Client[v1.GetPersonRequest, v1.GetPersonResponse]
 	listPersons       *connect.Client[v1.ListPersonsRequest, v1.ListPersonsResponse]
 	updatePerson      *connect.Client[v1.UpdatePersonRequest, v1.UpdatePersonResponse]
+	exportPersonData  *connect.Client[v1.ExportPersonDataRequest, v1.ExportPersonDataResponse]
+	erasePerson       *connect.Client[v1.ErasePersonRequest, v1.ErasePersonResponse]
 	createNetwork     *connect.Client[v1.CreateNetworkRequest, v1.CreateNetworkResponse]
 	getNetwork        *connect.Client[v1.GetNetworkRequest, v1.GetNetworkResponse]
 	listNetworks      *connect.Client[v1.ListNetworksRequest, v1.ListNetworksResponse]
@@ -450,6 +477,24 @@ func (c *networksServiceClient) ListPersons(ctx context.Context, req *v1.ListPer
 // UpdatePerson calls verkosto.networks.v1.NetworksService.UpdatePerson.
 func (c *networksServiceClient) UpdatePerson(ctx context.Context, req *v1.UpdatePersonRequest) (*v1.UpdatePersonResponse, error) {
 	response, err := c.updatePerson.CallUnary(ctx, connect.NewRequest(req))
+	if response != nil {
+		return response.Msg, err
+	}
+	return nil, err
+}
+
+// ExportPersonData calls verkosto.networks.v1.NetworksService.ExportPersonData.
+func (c *networksServiceClient) ExportPersonData(ctx context.Context, req *v1.ExportPersonDataRequest) (*v1.ExportPersonDataResponse, error) {
+	response, err := c.exportPersonData.CallUnary(ctx, connect.NewRequest(req))
+	if response != nil {
+		return response.Msg, err
+	}
+	return nil, err
+}
+
+// ErasePerson calls verkosto.networks.v1.NetworksService.ErasePerson.
+func (c *networksServiceClient) ErasePerson(ctx context.Context, req *v1.ErasePersonRequest) (*v1.ErasePersonResponse, error) {
+	response, err := c.erasePerson.CallUnary(ctx, connect.NewRequest(req))
 	if response != nil {
 		return response.Msg, err
 	}
@@ -606,6 +651,13 @@ type NetworksServiceHandler interface {
 	ListPersons(context.Context, *v1.ListPersonsRequest) (*v1.ListPersonsResponse, error)
 	// Changes the fields named by update_mask.
 	UpdatePerson(context.Context, *v1.UpdatePersonRequest) (*v1.UpdatePersonResponse, error)
+	// Returns everything the networks service holds about a person (GDPR
+	// access): admins and the person themself.
+	ExportPersonData(context.Context, *v1.ExportPersonDataRequest) (*v1.ExportPersonDataResponse, error)
+	// Erases a person (GDPR erasure): contact details removed, the name
+	// replaced, history kept as an erased person; publishes person.erased so
+	// other services and partners erase too. Admins only.
+	ErasePerson(context.Context, *v1.ErasePersonRequest) (*v1.ErasePersonResponse, error)
 	// Creates the network of a region and programme (one per pair).
 	CreateNetwork(context.Context, *v1.CreateNetworkRequest) (*v1.CreateNetworkResponse, error)
 	// Returns one network.
@@ -707,6 +759,18 @@ func NewNetworksServiceHandler(svc NetworksServiceHandler, opts ...connect.Handl
 		NetworksServiceUpdatePersonProcedure,
 		svc.UpdatePerson,
 		connect.WithSchema(networksServiceMethods.ByName("UpdatePerson")),
+		connect.WithHandlerOptions(opts...),
+	)
+	networksServiceExportPersonDataHandler := connect.NewUnaryHandlerSimple(
+		NetworksServiceExportPersonDataProcedure,
+		svc.ExportPersonData,
+		connect.WithSchema(networksServiceMethods.ByName("ExportPersonData")),
+		connect.WithHandlerOptions(opts...),
+	)
+	networksServiceErasePersonHandler := connect.NewUnaryHandlerSimple(
+		NetworksServiceErasePersonProcedure,
+		svc.ErasePerson,
+		connect.WithSchema(networksServiceMethods.ByName("ErasePerson")),
 		connect.WithHandlerOptions(opts...),
 	)
 	networksServiceCreateNetworkHandler := connect.NewUnaryHandlerSimple(
@@ -817,6 +881,10 @@ func NewNetworksServiceHandler(svc NetworksServiceHandler, opts ...connect.Handl
 			networksServiceListPersonsHandler.ServeHTTP(w, r)
 		case NetworksServiceUpdatePersonProcedure:
 			networksServiceUpdatePersonHandler.ServeHTTP(w, r)
+		case NetworksServiceExportPersonDataProcedure:
+			networksServiceExportPersonDataHandler.ServeHTTP(w, r)
+		case NetworksServiceErasePersonProcedure:
+			networksServiceErasePersonHandler.ServeHTTP(w, r)
 		case NetworksServiceCreateNetworkProcedure:
 			networksServiceCreateNetworkHandler.ServeHTTP(w, r)
 		case NetworksServiceGetNetworkProcedure:
@@ -896,6 +964,14 @@ func (UnimplementedNetworksServiceHandler) ListPersons(context.Context, *v1.List
 
 func (UnimplementedNetworksServiceHandler) UpdatePerson(context.Context, *v1.UpdatePersonRequest) (*v1.UpdatePersonResponse, error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("verkosto.networks.v1.NetworksService.UpdatePerson is not implemented"))
+}
+
+func (UnimplementedNetworksServiceHandler) ExportPersonData(context.Context, *v1.ExportPersonDataRequest) (*v1.ExportPersonDataResponse, error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("verkosto.networks.v1.NetworksService.ExportPersonData is not implemented"))
+}
+
+func (UnimplementedNetworksServiceHandler) ErasePerson(context.Context, *v1.ErasePersonRequest) (*v1.ErasePersonResponse, error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("verkosto.networks.v1.NetworksService.ErasePerson is not implemented"))
 }
 
 func (UnimplementedNetworksServiceHandler) CreateNetwork(context.Context, *v1.CreateNetworkRequest) (*v1.CreateNetworkResponse, error) {
