@@ -603,7 +603,9 @@ func (s *Service) ListEvents(ctx context.Context, req *eventsv1.ListEventsReques
 		db.Null(req.GetAssociationId()), kind, audience, after, before, endAfter, query, state}
 	where := visibility(auth.Caller(ctx), &args)
 	args = append(args, size+1)
-	rows, err := s.pool.Query(ctx, `SELECT `+eventColumns+` FROM events.events e
+	var list []*eventsv1.Event
+	changeCursor, err := outbox.ListCursor(ctx, s.pool, Schema, req.GetPageToken() == "", func(q db.DBTX) error {
+		rows, err := q.Query(ctx, `SELECT `+eventColumns+` FROM events.events e
 		WHERE ($1::uuid IS NULL OR (e.start_time, e.id) > ($2, $1::uuid))
 		AND ($3 = '' OR e.region = $3) AND ($4 = '' OR e.programme = $4) AND ($5 = '' OR e.organiser_kind = $5)
 		AND ($6::uuid IS NULL OR e.network_id = $6) AND ($7::uuid IS NULL OR e.association_id = $7)
@@ -614,15 +616,17 @@ func (s *Service) ListEvents(ctx context.Context, req *eventsv1.ListEventsReques
 			OR e.description_fi ILIKE $13 OR e.description_sv ILIKE $13 OR e.description_en ILIKE $13)
 		AND e.state = $14 AND `+where+`
 		ORDER BY e.start_time, e.id LIMIT $`+strconv.Itoa(len(args)), args...)
-	if err != nil {
-		return nil, err
-	}
-	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*eventsv1.Event, error) { return scanEvent(r) })
+		if err != nil {
+			return err
+		}
+		list, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (*eventsv1.Event, error) { return scanEvent(r) })
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
 	list, next := page.TrimBy(list, size, filter, func(last *eventsv1.Event) string {
 		return strconv.FormatInt(last.GetStartTime().AsTime().UnixNano(), 10) + "_" + last.GetId()
 	})
-	return &eventsv1.ListEventsResponse{Events: list, NextPageToken: next}, nil
+	return &eventsv1.ListEventsResponse{Events: list, NextPageToken: next, ChangeCursor: changeCursor}, nil
 }

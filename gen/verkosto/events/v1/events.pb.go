@@ -1329,6 +1329,9 @@ type ListEventsResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Events        []*Event               `protobuf:"bytes,1,rep,name=events,proto3" json:"events,omitempty"`
 	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	// On the first page: a change-feed cursor consistent with this data (see
+	// ChangeFeedService): follow the feed from it to miss and repeat nothing.
+	ChangeCursor  string `protobuf:"bytes,3,opt,name=change_cursor,json=changeCursor,proto3" json:"change_cursor,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1373,6 +1376,13 @@ func (x *ListEventsResponse) GetEvents() []*Event {
 func (x *ListEventsResponse) GetNextPageToken() string {
 	if x != nil {
 		return x.NextPageToken
+	}
+	return ""
+}
+
+func (x *ListEventsResponse) GetChangeCursor() string {
+	if x != nil {
+		return x.ChangeCursor
 	}
 	return ""
 }
@@ -2627,10 +2637,11 @@ const file_verkosto_events_v1_events_proto_rawDesc = "" +
 	"startAfter\x12=\n" +
 	"\fstart_before\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\vstartBefore\x12\x14\n" +
 	"\x05query\x18\f \x01(\tR\x05query\x125\n" +
-	"\x05state\x18\r \x01(\x0e2\x1f.verkosto.events.v1.Event.StateR\x05state\"o\n" +
+	"\x05state\x18\r \x01(\x0e2\x1f.verkosto.events.v1.Event.StateR\x05state\"\x94\x01\n" +
 	"\x12ListEventsResponse\x121\n" +
 	"\x06events\x18\x01 \x03(\v2\x19.verkosto.events.v1.EventR\x06events\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x82\x01\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12#\n" +
+	"\rchange_cursor\x18\x03 \x01(\tR\fchangeCursor\"\x82\x01\n" +
 	"\x12UpdateEventRequest\x12/\n" +
 	"\x05event\x18\x01 \x01(\v2\x19.verkosto.events.v1.EventR\x05event\x12;\n" +
 	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
