@@ -2,6 +2,9 @@ package app
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"io/fs"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -65,6 +68,23 @@ var platformMigrations = []db.Migration{
 	{Version: 1, Name: "0001_outbox_and_request_ids.sql", SQL: outbox.Migration + reqid.Migration},
 	{Version: 2, Name: "0002_outbox_positions.sql", SQL: outbox.PositionsMigration},
 	{Version: 3, Name: "0003_processed_changes.sql", SQL: consume.Migration},
+}
+
+// PlatformFingerprint identifies the migrations every database gets besides
+// the modules' own: the credentials and audit schemas, and the outbox,
+// request id and processed change tables of each service schema.
+func PlatformFingerprint() string {
+	h := sha256.New()
+	for _, m := range platformMigrations {
+		fmt.Fprintf(h, "%d %s\n", m.Version, m.SQL)
+	}
+	for _, fsys := range []fs.FS{auth.Migrations, audit.Migrations} {
+		ms, _ := db.LoadMigrations(fsys, "migrations")
+		for _, m := range ms {
+			fmt.Fprintf(h, "%d %s\n", m.Version, m.SQL)
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // Migrate brings the credentials schema and each module's schema up to date.

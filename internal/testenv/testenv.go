@@ -99,6 +99,8 @@ type templateResult struct {
 func templateFor(t testing.TB, modules []app.Module) string {
 	t.Helper()
 	h := sha256.New()
+	// The platform's own migrations shape every template too.
+	fmt.Fprintf(h, "platform %s\n", app.PlatformFingerprint())
 	for _, m := range modules {
 		fmt.Fprintf(h, "%s/%s\n", m.Name, m.Schema)
 		for _, mig := range m.Migrations {
