@@ -7,6 +7,7 @@ import (
 	"github.com/verkosto/verkosto/internal/app"
 	"github.com/verkosto/verkosto/services/changes"
 	"github.com/verkosto/verkosto/services/networks"
+	"github.com/verkosto/verkosto/services/nominations"
 	"github.com/verkosto/verkosto/services/workinggroups"
 )
 
@@ -15,6 +16,7 @@ func Modules() []app.Module {
 	return []app.Module{
 		networks.Module(),
 		workinggroups.Module(),
+		nominations.Module(),
 		changes.Module(),
 	}
 }
