@@ -247,4 +247,3 @@ func (p *Projection) Apply(ctx context.Context, changeID string, version int64, 
 	}
 	return tag.RowsAffected() > 0, nil
 }
-
