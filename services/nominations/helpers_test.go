@@ -11,6 +11,7 @@ import (
 
 	"connectrpc.com/connect"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/protobuf/types/known/fieldmaskpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	commonv1 "github.com/verkosto/verkosto/gen/verkosto/common/v1"
@@ -111,6 +112,24 @@ var seq atomic.Int64
 // and waits until the nominations projection has it.
 func (s *setup) network(prog string) *network {
 	s.t.Helper()
+	n := s.networkUnsynced(prog)
+	s.synced(n)
+	return n
+}
+
+// synced waits until the projection has the network, its leader and its
+// two active members.
+func (s *setup) synced(n *network) {
+	s.t.Helper()
+	s.waitFor("the network's leader in the projection", `SELECT EXISTS (SELECT 1 FROM nominations.projected_leaders
+		WHERE id = $1 AND version >= $2) AND EXISTS (SELECT 1 FROM nominations.projected_networks WHERE id = $3)
+		AND (SELECT count(*) FROM nominations.active_memberships WHERE network_id = $3) = 2`,
+		n.leaderRecord.GetId(), etagVersion(n.leaderRecord.GetEtag()), n.net.GetId())
+}
+
+// networkUnsynced creates the network without waiting for the projection.
+func (s *setup) networkUnsynced(prog string) *network {
+	s.t.Helper()
 	res, err := s.nets.CreateNetwork(ctx, &networksv1.CreateNetworkRequest{Network: &networksv1.Network{
 		Region: region, Programme: prog, Name: &commonv1.LocalizedText{Fi: "Verkosto " + prog},
 	}})
@@ -132,10 +151,6 @@ func (s *setup) network(prog string) *network {
 	}
 	n.leaderRecord = l.GetLeader()
 	n.leader = s.client(s.TokenFor(n.leaderPerson.GetId(), auth.Binding{Role: auth.RoleLeader, Network: n.net.GetId()}))
-	s.waitFor("the network's leader in the projection", `SELECT EXISTS (SELECT 1 FROM nominations.projected_leaders
-		WHERE id = $1 AND version >= $2) AND EXISTS (SELECT 1 FROM nominations.projected_networks WHERE id = $3)
-		AND (SELECT count(*) FROM nominations.active_memberships WHERE network_id = $3) = 2`,
-		n.leaderRecord.GetId(), etagVersion(n.leaderRecord.GetEtag()), n.net.GetId())
 	return n
 }
 
@@ -406,3 +421,5 @@ func nominationChange(t *testing.T, c *testenv.Changes, subject, id string) test
 func partnerOf(region string) auth.Binding {
 	return auth.Binding{Role: auth.RolePartner, Region: region}
 }
+
+func fieldMask(paths ...string) *fieldmaskpb.FieldMask { return &fieldmaskpb.FieldMask{Paths: paths} }
