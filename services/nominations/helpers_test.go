@@ -423,3 +423,5 @@ func partnerOf(region string) auth.Binding {
 }
 
 func fieldMask(paths ...string) *fieldmaskpb.FieldMask { return &fieldmaskpb.FieldMask{Paths: paths} }
+
+func timestampAt(t time.Time) *timestamppb.Timestamp { return timestamppb.New(t) }
