@@ -571,7 +571,7 @@ func (s *Service) ConfirmNomination(ctx context.Context, req *nominationsv1.Conf
 		}
 		if r.GetState() == requestFilled && !req.GetReplace() {
 			return nil, apierr.FailedPrecondition("REQUEST_FILLED", fmt.Sprintf(
-				"every seat of representation request %s is taken; confirm with replace to replace a seat's holder", r.GetId()))
+				"representation request %s is FILLED: every seat is taken; confirm with replace to replace a seat's holder", r.GetId()))
 		}
 		if seat == 0 {
 			var free *int32
