@@ -45,8 +45,6 @@ type Projection struct {
 	pool   *pgxpool.Pool
 	js     jetstream.JetStream
 	logger *slog.Logger
-	// Name of the durable consumer; ProjectionConsumer when empty.
-	name string
 }
 
 // NewProjection builds a projection consumer writing to pool, for tests that
@@ -56,13 +54,6 @@ func NewProjection(pool *pgxpool.Pool, js jetstream.JetStream, logger *slog.Logg
 		logger = discardLogger
 	}
 	return &Projection{pool: pool, js: js, logger: logger}
-}
-
-func (p *Projection) consumerName() string {
-	if p.name != "" {
-		return p.name
-	}
-	return ProjectionConsumer
 }
 
 // Run consumes until ctx ends; an error returns to the app, which restarts it.
@@ -128,7 +119,7 @@ func (p *Projection) ensure(ctx context.Context) (jetstream.Consumer, error) {
 		return nil, fmt.Errorf("changes stream: %w", err)
 	}
 	cons, err := stream.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
-		Durable:        p.consumerName(),
+		Durable:        ProjectionConsumer,
 		Description:    "nominations: networks, memberships, leaders and persons from the networks service",
 		AckPolicy:      jetstream.AckExplicitPolicy,
 		DeliverPolicy:  jetstream.DeliverAllPolicy,
@@ -137,7 +128,7 @@ func (p *Projection) ensure(ctx context.Context) (jetstream.Consumer, error) {
 		MaxAckPending:  256,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("consumer %s: %w", p.consumerName(), err)
+		return nil, fmt.Errorf("consumer %s: %w", ProjectionConsumer, err)
 	}
 	return cons, nil
 }
