@@ -34,6 +34,43 @@ type config struct {
 	streamAge   time.Duration
 	outboxKeep  time.Duration
 	limits      server.Limits
+	settings    settings
+}
+
+// settings are service settings given as --setting name=value (repeatable)
+// or VERKOSTO_SETTINGS="name=value,name=value", e.g.
+// nominations.term_notice=720h.
+type settings map[string]string
+
+func (s settings) String() string {
+	var parts []string
+	for k, v := range s {
+		parts = append(parts, k+"="+v)
+	}
+	return strings.Join(parts, ",")
+}
+
+// envSettings adds the settings of VERKOSTO_SETTINGS that no --setting gave.
+func (c *config) envSettings() error {
+	for _, kv := range splitList(os.Getenv("VERKOSTO_SETTINGS")) {
+		k, _, _ := strings.Cut(kv, "=")
+		if _, given := c.settings[strings.TrimSpace(k)]; given {
+			continue
+		}
+		if err := c.settings.Set(kv); err != nil {
+			return fmt.Errorf("VERKOSTO_SETTINGS: %w", err)
+		}
+	}
+	return nil
+}
+
+func (s settings) Set(kv string) error {
+	k, v, ok := strings.Cut(kv, "=")
+	if k = strings.TrimSpace(k); !ok || k == "" || !strings.Contains(k, ".") {
+		return fmt.Errorf("want <service>.<name>=<value>, e.g. nominations.term_notice=720h; got %q", kv)
+	}
+	s[k] = strings.TrimSpace(v)
+	return nil
 }
 
 // flags registers the flags; each also reads VERKOSTO_<NAME> from the
@@ -55,6 +92,9 @@ func (c *config) flags(fs *flag.FlagSet, withServer bool) {
 		fs.IntVar(&c.limits.Burst, "rate-burst", envInt("VERKOSTO_RATE_BURST", server.DefaultLimits.Burst), "calls a credential may make at once above the rate")
 		fs.DurationVar(&c.limits.UnaryTimeout, "call-timeout", envDuration("VERKOSTO_CALL_TIMEOUT", server.DefaultLimits.UnaryTimeout),
 			"longest a unary call may run, database queries included")
+		c.settings = settings{}
+		fs.Var(c.settings, "setting", "a service setting name=value, repeatable (env VERKOSTO_SETTINGS, comma-separated), "+
+			"e.g. nominations.term_notice=720h, nominations.term_job_interval=24h")
 		fs.DurationVar(&c.outboxKeep, "outbox-retention", envDuration("VERKOSTO_OUTBOX_RETENTION", 7*24*time.Hour),
 			"how long published changes stay in the outbox, from where a lost stream tail is republished")
 	}

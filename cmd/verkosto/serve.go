@@ -24,6 +24,9 @@ func serve(ctx context.Context, args []string, withDemo bool) error {
 	fs := flag.NewFlagSet(name, flag.ExitOnError)
 	c.flags(fs, true)
 	fs.Parse(args) //nolint:errcheck // ExitOnError
+	if err := c.envSettings(); err != nil {
+		return err
+	}
 	logger := c.logger()
 	selected, err := app.Select(modules(), c.services)
 	if err != nil {
@@ -59,7 +62,8 @@ func serve(ctx context.Context, args []string, withDemo bool) error {
 	defer nc.Close()
 
 	a, err := app.Build(ctx, app.Config{Modules: selected, Pool: pool, NATS: nc, Logger: logger,
-		StreamReplicas: c.replicas, StreamMaxAge: c.streamAge, OutboxRetention: c.outboxKeep, Limits: c.limits})
+		StreamReplicas: c.replicas, StreamMaxAge: c.streamAge, OutboxRetention: c.outboxKeep, Limits: c.limits,
+		Settings: c.settings})
 	if err != nil {
 		return err
 	}

@@ -64,7 +64,7 @@ func Load(ctx context.Context, cfg Config) error {
 	}
 	client := networksv1connect.NewNetworksServiceClient(http.DefaultClient, cfg.BaseURL, connect.WithInterceptors(auth.BearerToken(admin)))
 	w := &world{ctx: ctx, nets: client, networks: map[string]string{}, associations: map[string]string{}, persons: map[string]string{},
-		baseURL: cfg.BaseURL, admin: admin}
+		baseURL: cfg.BaseURL, admin: admin, store: store}
 	existing, err := client.ListNetworks(ctx, &networksv1.ListNetworksRequest{Region: Region})
 	if err != nil {
 		return fmt.Errorf("look for demo networks: %w", err)
@@ -138,6 +138,7 @@ type world struct {
 	persons      map[string]string // key -> id
 	baseURL      string            // of the running Verkosto
 	admin        string            // the demo admin credential
+	store        *auth.Store       // mints the loaders' own credentials
 }
 
 func (w *world) load() error {
@@ -211,7 +212,10 @@ func (w *world) load() error {
 	if err := loadWorkingGroups(ctx, w.baseURL, w.admin, w.networks); err != nil {
 		return err
 	}
-	return loadEvents(ctx, w.baseURL, w.admin, w.networks)
+	if err := loadEvents(ctx, w.baseURL, w.admin, w.networks); err != nil {
+		return err
+	}
+	return w.loadNominations()
 }
 
 // find recovers the ids of an earlier load by names.

@@ -9,6 +9,7 @@ import (
 	"github.com/verkosto/verkosto/services/changes"
 	"github.com/verkosto/verkosto/services/events"
 	"github.com/verkosto/verkosto/services/networks"
+	"github.com/verkosto/verkosto/services/nominations"
 	"github.com/verkosto/verkosto/services/workinggroups"
 )
 
@@ -18,6 +19,7 @@ func Modules() []app.Module {
 		networks.Module(),
 		workinggroups.Module(),
 		events.Module(),
+		nominations.Module(),
 		changes.Module(),
 		audit.Module(),
 	}

@@ -95,6 +95,14 @@ func (s *Service) nominationConfirmed(ctx context.Context, tx pgx.Tx, ch *change
 		log.Warn("confirmed nomination for a closed working group; no member added")
 		return nil, nil
 	}
+	if n.GetRegion() != g.GetRegion() || n.GetProgramme() != g.GetProgramme() {
+		// A request names its working group and the group's region ×
+		// programme, whose coordinator confirms; a nomination routed to
+		// another region × programme is not that coordinator's to confirm.
+		log.Warn("confirmed nomination of another region × programme than the group's; no member added",
+			"nomination_region", n.GetRegion(), "nomination_programme", n.GetProgramme())
+		return nil, nil
+	}
 	var taken bool
 	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM workinggroups.members
 		WHERE working_group_id = $1 AND person_id = $2 AND role = 'MEMBER' AND state = 'ACTIVE')`,

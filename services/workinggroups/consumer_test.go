@@ -232,7 +232,11 @@ func TestNominationsIgnored(t *testing.T) {
 	late := nomination(g.GetId(), network, ids.New(), 2, false, "Peruttu")
 	lateEnded := clone(late)
 	lateEnded.State = nominationsv1.Nomination_STATE_ENDED
-	for _, n := range []*nominationsv1.Nomination{outside, unknown, toClosed} {
+	// From a request of another programme than the group's: not that
+	// coordinator's seat to fill.
+	foreign := nomination(g.GetId(), network, ids.New(), 1, false, "Vieras Ohjelma")
+	foreign.Programme = "lape"
+	for _, n := range []*nominationsv1.Nomination{outside, unknown, toClosed, foreign} {
 		s.publish("confirmed", n, "", "")
 	}
 	s.publish("ended", lateEnded, "", "")
@@ -250,7 +254,8 @@ func TestNominationsIgnored(t *testing.T) {
 	s.publish("confirmed", last, "", "")
 
 	list := s.waitMembers(g.GetId(), func(l []*workinggroupsv1.Member) bool { return byNomination(l, last.GetId()) != nil })
-	if len(list) != 2 || byNomination(list, late.GetId()) != nil || byNomination(list, twice.GetId()) != nil {
+	if len(list) != 2 || byNomination(list, late.GetId()) != nil || byNomination(list, twice.GetId()) != nil ||
+		byNomination(list, foreign.GetId()) != nil {
 		t.Fatalf("members: %v", list)
 	}
 	shut, err := s.admin.ListMembers(ctx, &workinggroupsv1.ListMembersRequest{WorkingGroupId: closed.GetId()})

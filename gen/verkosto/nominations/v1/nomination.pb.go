@@ -7,6 +7,7 @@
 package nominationsv1
 
 import (
+	v1 "github.com/verkosto/verkosto/gen/verkosto/common/v1"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
@@ -173,7 +174,9 @@ type Nomination struct {
 	// The working group the seat is in; empty when the requester is a body
 	// outside Verkosto.
 	WorkingGroupId string `protobuf:"bytes,4,opt,name=working_group_id,json=workingGroupId,proto3" json:"working_group_id,omitempty"`
-	// 1-based seat number within the request.
+	// 1-based seat number within the request. A nomination for whichever
+	// seat is free has 0 until it is confirmed; confirmed and ended
+	// nominations always have their seat.
 	Seat int32 `protobuf:"varint,5,opt,name=seat,proto3" json:"seat,omitempty"`
 	// True for the seat's personal deputy (varajäsen).
 	Deputy bool `protobuf:"varint,6,opt,name=deputy,proto3" json:"deputy,omitempty"`
@@ -185,9 +188,10 @@ type Nomination struct {
 	AssociationId string `protobuf:"bytes,9,opt,name=association_id,json=associationId,proto3" json:"association_id,omitempty"`
 	// Where the nomination is in its life.
 	State Nomination_State `protobuf:"varint,10,opt,name=state,proto3,enum=verkosto.nominations.v1.Nomination_State" json:"state,omitempty"`
-	// Start of the term on the seat.
+	// Start of the term on the seat: the request's term start, or the
+	// confirmation time when that is later (a replacement mid-term).
 	TermStartTime *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=term_start_time,json=termStartTime,proto3" json:"term_start_time,omitempty"`
-	// Planned end of the term; optional.
+	// Planned end of the term: the request's term end.
 	TermEndTime *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=term_end_time,json=termEndTime,proto3" json:"term_end_time,omitempty"`
 	// When the nomination ended (state ENDED).
 	EndTime *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
@@ -206,7 +210,20 @@ type Nomination struct {
 	// When the nomination last changed.
 	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,20,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
 	// Version of the nomination, for optimistic concurrency.
-	Etag          string `protobuf:"bytes,21,opt,name=etag,proto3" json:"etag,omitempty"`
+	Etag string `protobuf:"bytes,21,opt,name=etag,proto3" json:"etag,omitempty"`
+	// When the nomination.term_ending notice was sent (once, the notice time
+	// before term_end_time); set by the server.
+	TermEndingNoticeTime *timestamppb.Timestamp `protobuf:"bytes,22,opt,name=term_ending_notice_time,json=termEndingNoticeTime,proto3" json:"term_ending_notice_time,omitempty"`
+	// Name of the body the seat is in: the requesting working group or the
+	// body outside Verkosto; copied from the representation request.
+	BodyName *v1.LocalizedText `protobuf:"bytes,23,opt,name=body_name,json=bodyName,proto3" json:"body_name,omitempty"`
+	// Reason given with the last decision: a decline, withdrawal, rejection,
+	// resignation or the request's cancellation.
+	DecisionNote string `protobuf:"bytes,24,opt,name=decision_note,json=decisionNote,proto3" json:"decision_note,omitempty"`
+	// When the nominee accepted or declined.
+	ConsentTime *timestamppb.Timestamp `protobuf:"bytes,25,opt,name=consent_time,json=consentTime,proto3" json:"consent_time,omitempty"`
+	// When the requester confirmed or rejected.
+	DecisionTime  *timestamppb.Timestamp `protobuf:"bytes,26,opt,name=decision_time,json=decisionTime,proto3" json:"decision_time,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -388,11 +405,46 @@ func (x *Nomination) GetEtag() string {
 	return ""
 }
 
+func (x *Nomination) GetTermEndingNoticeTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.TermEndingNoticeTime
+	}
+	return nil
+}
+
+func (x *Nomination) GetBodyName() *v1.LocalizedText {
+	if x != nil {
+		return x.BodyName
+	}
+	return nil
+}
+
+func (x *Nomination) GetDecisionNote() string {
+	if x != nil {
+		return x.DecisionNote
+	}
+	return ""
+}
+
+func (x *Nomination) GetConsentTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ConsentTime
+	}
+	return nil
+}
+
+func (x *Nomination) GetDecisionTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.DecisionTime
+	}
+	return nil
+}
+
 var File_verkosto_nominations_v1_nomination_proto protoreflect.FileDescriptor
 
 const file_verkosto_nominations_v1_nomination_proto_rawDesc = "" +
 	"\n" +
-	"(verkosto/nominations/v1/nomination.proto\x12\x17verkosto.nominations.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xcb\t\n" +
+	"(verkosto/nominations/v1/nomination.proto\x12\x17verkosto.nominations.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1fverkosto/common/v1/common.proto\"\x83\f\n" +
 	"\n" +
 	"Nomination\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12:\n" +
@@ -420,7 +472,12 @@ const file_verkosto_nominations_v1_nomination_proto_rawDesc = "" +
 	"createTime\x12;\n" +
 	"\vupdate_time\x18\x14 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"updateTime\x12\x12\n" +
-	"\x04etag\x18\x15 \x01(\tR\x04etag\"\xa9\x01\n" +
+	"\x04etag\x18\x15 \x01(\tR\x04etag\x12Q\n" +
+	"\x17term_ending_notice_time\x18\x16 \x01(\v2\x1a.google.protobuf.TimestampR\x14termEndingNoticeTime\x12>\n" +
+	"\tbody_name\x18\x17 \x01(\v2!.verkosto.common.v1.LocalizedTextR\bbodyName\x12#\n" +
+	"\rdecision_note\x18\x18 \x01(\tR\fdecisionNote\x12=\n" +
+	"\fconsent_time\x18\x19 \x01(\v2\x1a.google.protobuf.TimestampR\vconsentTime\x12?\n" +
+	"\rdecision_time\x18\x1a \x01(\v2\x1a.google.protobuf.TimestampR\fdecisionTime\"\xa9\x01\n" +
 	"\x05State\x12\x15\n" +
 	"\x11STATE_UNSPECIFIED\x10\x00\x12\x12\n" +
 	"\x0eSTATE_PROPOSED\x10\x01\x12\x12\n" +
@@ -457,20 +514,25 @@ var file_verkosto_nominations_v1_nomination_proto_goTypes = []any{
 	(Nomination_EndReason)(0),     // 1: verkosto.nominations.v1.Nomination.EndReason
 	(*Nomination)(nil),            // 2: verkosto.nominations.v1.Nomination
 	(*timestamppb.Timestamp)(nil), // 3: google.protobuf.Timestamp
+	(*v1.LocalizedText)(nil),      // 4: verkosto.common.v1.LocalizedText
 }
 var file_verkosto_nominations_v1_nomination_proto_depIdxs = []int32{
-	0, // 0: verkosto.nominations.v1.Nomination.state:type_name -> verkosto.nominations.v1.Nomination.State
-	3, // 1: verkosto.nominations.v1.Nomination.term_start_time:type_name -> google.protobuf.Timestamp
-	3, // 2: verkosto.nominations.v1.Nomination.term_end_time:type_name -> google.protobuf.Timestamp
-	3, // 3: verkosto.nominations.v1.Nomination.end_time:type_name -> google.protobuf.Timestamp
-	1, // 4: verkosto.nominations.v1.Nomination.end_reason:type_name -> verkosto.nominations.v1.Nomination.EndReason
-	3, // 5: verkosto.nominations.v1.Nomination.create_time:type_name -> google.protobuf.Timestamp
-	3, // 6: verkosto.nominations.v1.Nomination.update_time:type_name -> google.protobuf.Timestamp
-	7, // [7:7] is the sub-list for method output_type
-	7, // [7:7] is the sub-list for method input_type
-	7, // [7:7] is the sub-list for extension type_name
-	7, // [7:7] is the sub-list for extension extendee
-	0, // [0:7] is the sub-list for field type_name
+	0,  // 0: verkosto.nominations.v1.Nomination.state:type_name -> verkosto.nominations.v1.Nomination.State
+	3,  // 1: verkosto.nominations.v1.Nomination.term_start_time:type_name -> google.protobuf.Timestamp
+	3,  // 2: verkosto.nominations.v1.Nomination.term_end_time:type_name -> google.protobuf.Timestamp
+	3,  // 3: verkosto.nominations.v1.Nomination.end_time:type_name -> google.protobuf.Timestamp
+	1,  // 4: verkosto.nominations.v1.Nomination.end_reason:type_name -> verkosto.nominations.v1.Nomination.EndReason
+	3,  // 5: verkosto.nominations.v1.Nomination.create_time:type_name -> google.protobuf.Timestamp
+	3,  // 6: verkosto.nominations.v1.Nomination.update_time:type_name -> google.protobuf.Timestamp
+	3,  // 7: verkosto.nominations.v1.Nomination.term_ending_notice_time:type_name -> google.protobuf.Timestamp
+	4,  // 8: verkosto.nominations.v1.Nomination.body_name:type_name -> verkosto.common.v1.LocalizedText
+	3,  // 9: verkosto.nominations.v1.Nomination.consent_time:type_name -> google.protobuf.Timestamp
+	3,  // 10: verkosto.nominations.v1.Nomination.decision_time:type_name -> google.protobuf.Timestamp
+	11, // [11:11] is the sub-list for method output_type
+	11, // [11:11] is the sub-list for method input_type
+	11, // [11:11] is the sub-list for extension type_name
+	11, // [11:11] is the sub-list for extension extendee
+	0,  // [0:11] is the sub-list for field type_name
 }
 
 func init() { file_verkosto_nominations_v1_nomination_proto_init() }
