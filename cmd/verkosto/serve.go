@@ -59,7 +59,7 @@ func serve(ctx context.Context, args []string, withDemo bool) error {
 	defer nc.Close()
 
 	a, err := app.Build(ctx, app.Config{Modules: selected, Pool: pool, NATS: nc, Logger: logger,
-		StreamReplicas: c.replicas, StreamMaxAge: c.streamAge, OutboxRetention: c.outboxKeep})
+		StreamReplicas: c.replicas, StreamMaxAge: c.streamAge, OutboxRetention: c.outboxKeep, OIDC: c.oidcConfig()})
 	if err != nil {
 		return err
 	}

@@ -243,6 +243,8 @@ type Options struct {
 	ReconcileInterval time.Duration
 	// NoBackground skips relays and workers (tests that run them themselves).
 	NoBackground bool
+	// OIDC is passed to the app: JWTs of that provider are accepted too.
+	OIDC *auth.OIDCConfig
 }
 
 // New starts the modules for one test.
@@ -275,7 +277,7 @@ func New(t testing.TB, modules []app.Module, opts ...Options) *Env {
 	logger := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	e.App, err = app.Build(ctx, app.Config{
 		Modules: modules, Pool: pool, NATS: e.NC, Logger: logger, Now: e.Clock.Now,
-		Settings: o.Settings, AfterPublish: o.AfterPublish, ReconcileInterval: o.ReconcileInterval,
+		Settings: o.Settings, AfterPublish: o.AfterPublish, ReconcileInterval: o.ReconcileInterval, OIDC: o.OIDC,
 	})
 	if err != nil {
 		t.Fatalf("build app: %v", err)
