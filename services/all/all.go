@@ -6,6 +6,7 @@ package all
 import (
 	"github.com/verkosto/verkosto/internal/app"
 	"github.com/verkosto/verkosto/services/changes"
+	"github.com/verkosto/verkosto/services/credentials"
 	"github.com/verkosto/verkosto/services/networks"
 	"github.com/verkosto/verkosto/services/workinggroups"
 )
@@ -16,5 +17,6 @@ func Modules() []app.Module {
 		networks.Module(),
 		workinggroups.Module(),
 		changes.Module(),
+		credentials.Module(),
 	}
 }
