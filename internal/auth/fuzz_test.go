@@ -163,4 +163,3 @@ func FuzzJWTClaims(f *testing.F) {
 		}
 	})
 }
-
