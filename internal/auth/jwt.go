@@ -279,7 +279,16 @@ func (v *JWTVerifier) key(ctx context.Context, kid string) (publicKey, error) {
 	if ok && fresh {
 		return k, nil
 	}
-	v.refresh(ctx)
+	if ok {
+		// A stale key still verifies while another call refreshes the set.
+		if !v.fetchMu.TryLock() {
+			return k, nil
+		}
+		v.refreshLocked(ctx)
+		v.fetchMu.Unlock()
+	} else {
+		v.refresh(ctx)
+	}
 	v.mu.RLock()
 	k, ok = v.keys[kid]
 	loaded := v.loaded
@@ -298,6 +307,11 @@ func (v *JWTVerifier) key(ctx context.Context, kid string) (publicKey, error) {
 func (v *JWTVerifier) refresh(ctx context.Context) {
 	v.fetchMu.Lock()
 	defer v.fetchMu.Unlock()
+	v.refreshLocked(ctx)
+}
+
+// refreshLocked is refresh with fetchMu held.
+func (v *JWTVerifier) refreshLocked(ctx context.Context) {
 	now := v.now()
 	if !v.lastAttempt.IsZero() && now.Sub(v.lastAttempt) < v.cfg.RefetchInterval {
 		return
