@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	natsserver "github.com/nats-io/nats-server/v2/server"
 
+	"github.com/verkosto/verkosto/internal/auth"
 	"github.com/verkosto/verkosto/internal/db"
 	"github.com/verkosto/verkosto/internal/embedded/pgserver"
 	"github.com/verkosto/verkosto/internal/natsd"
@@ -35,6 +36,7 @@ type config struct {
 	outboxKeep  time.Duration
 	limits      server.Limits
 	settings    settings
+	oidc        auth.OIDCConfig
 }
 
 // settings are service settings given as --setting name=value (repeatable)
@@ -97,7 +99,18 @@ func (c *config) flags(fs *flag.FlagSet, withServer bool) {
 			"e.g. nominations.term_notice=720h, nominations.term_job_interval=24h")
 		fs.DurationVar(&c.outboxKeep, "outbox-retention", envDuration("VERKOSTO_OUTBOX_RETENTION", 7*24*time.Hour),
 			"how long published changes stay in the outbox, from where a lost stream tail is republished")
+		fs.StringVar(&c.oidc.Issuer, "oidc-issuer", os.Getenv("VERKOSTO_OIDC_ISSUER"), "issuer URL of an OIDC provider whose JWTs are accepted as bearer tokens; empty accepts only vk_ credentials")
+		fs.StringVar(&c.oidc.Audience, "oidc-audience", os.Getenv("VERKOSTO_OIDC_AUDIENCE"), "audience the OIDC provider's tokens must name")
+		fs.StringVar(&c.oidc.JWKSURL, "oidc-jwks-url", os.Getenv("VERKOSTO_OIDC_JWKS_URL"), "the provider's key set; empty discovers it from the issuer")
 	}
+}
+
+// oidcConfig is the OIDC provider to accept JWTs of; nil when no --oidc-* flag is set.
+func (c *config) oidcConfig() *auth.OIDCConfig {
+	if c.oidc.Issuer == "" && c.oidc.Audience == "" && c.oidc.JWKSURL == "" {
+		return nil
+	}
+	return &c.oidc
 }
 
 func env(name, def string) string {

@@ -63,7 +63,7 @@ func serve(ctx context.Context, args []string, withDemo bool) error {
 
 	a, err := app.Build(ctx, app.Config{Modules: selected, Pool: pool, NATS: nc, Logger: logger,
 		StreamReplicas: c.replicas, StreamMaxAge: c.streamAge, OutboxRetention: c.outboxKeep, Limits: c.limits,
-		Settings: c.settings})
+		Settings: c.settings, OIDC: c.oidcConfig()})
 	if err != nil {
 		return err
 	}

@@ -47,6 +47,8 @@ type Config struct {
 	ReconcileInterval time.Duration
 	// AfterPublish is passed to every relay (tests crash relays with it).
 	AfterPublish func(ctx context.Context, changeIDs []string) error
+	// OIDC, when set, also accepts JWTs of that identity provider.
+	OIDC *auth.OIDCConfig
 }
 
 // App is a set of modules built and ready to serve.
@@ -131,7 +133,11 @@ func Build(ctx context.Context, cfg Config) (*App, error) {
 	}
 	reg := prometheus.NewRegistry()
 	metrics := server.NewMetrics(reg)
-	authn := auth.NewInterceptor(auth.NewStore(cfg.Pool, cfg.Now))
+	authenticator, err := auth.NewAuthenticator(auth.NewStore(cfg.Pool, cfg.Now), cfg.OIDC, cfg.Now, cfg.Logger)
+	if err != nil {
+		return nil, err
+	}
+	authn := auth.NewInterceptor(authenticator)
 	trail := audit.NewTrail(cfg.Pool, cfg.Logger, cfg.Now)
 	deps := Deps{
 		Pool:           cfg.Pool,

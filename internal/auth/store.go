@@ -53,6 +53,8 @@ type NewCredential struct {
 	Bindings []Binding
 	// TTL of the credential; zero means it does not expire.
 	TTL time.Duration
+	// ExpiresAt is when the credential expires, instead of a TTL.
+	ExpiresAt time.Time
 }
 
 // Credential is a stored credential without its secret.
@@ -99,28 +101,49 @@ func (s *Store) Create(ctx context.Context, c NewCredential) (id, secret string,
 	if err != nil {
 		return "", "", fmt.Errorf("encode bindings: %w", err)
 	}
+	now := s.now()
 	var expires *time.Time
-	if c.TTL > 0 {
-		t := s.now().Add(c.TTL)
+	switch {
+	case c.TTL > 0 && !c.ExpiresAt.IsZero():
+		return "", "", errors.New("a credential takes a TTL or an expiry time, not both")
+	case c.TTL > 0:
+		t := now.Add(c.TTL)
 		expires = &t
+	case !c.ExpiresAt.IsZero():
+		if !c.ExpiresAt.After(now) {
+			return "", "", errors.New("a credential's expiry time must be in the future")
+		}
+		expires = &c.ExpiresAt
 	}
 	id = ids.New()
 	_, err = s.pool.Exec(ctx, `INSERT INTO auth.credentials (id, name, kind, secret_hash, person_id, bindings, created_at, expires_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, id, c.Name, c.Kind, hash(secret), c.PersonID, bindings, s.now(), expires)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, id, c.Name, c.Kind, hash(secret), c.PersonID, bindings, now, expires)
 	if err != nil {
 		return "", "", fmt.Errorf("store credential: %w", err)
 	}
 	return id, secret, nil
 }
 
-// Revoke ends a credential at once.
+// Errors of Revoke and Get.
+var (
+	ErrCredentialNotFound = errors.New("credential not found")
+	ErrAlreadyRevoked     = errors.New("credential already revoked")
+)
+
+// Revoke ends a credential at once: ErrCredentialNotFound when there is no
+// such credential, ErrAlreadyRevoked when it was revoked before.
 func (s *Store) Revoke(ctx context.Context, id string) error {
 	tag, err := s.pool.Exec(ctx, `UPDATE auth.credentials SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL`, id, s.now())
 	if err != nil {
 		return fmt.Errorf("revoke credential: %w", err)
 	}
 	if tag.RowsAffected() == 0 {
-		return fmt.Errorf("credential %s not found or already revoked", id)
+		// Credentials are never deleted and revoked_at is never cleared:
+		// a credential that exists now was revoked before.
+		if _, err := s.Get(ctx, id); err != nil {
+			return err
+		}
+		return fmt.Errorf("credential %s: %w", id, ErrAlreadyRevoked)
 	}
 	return nil
 }
@@ -158,21 +181,54 @@ func (s *Store) Authenticate(ctx context.Context, secret string) (*Principal, er
 	return &p, nil
 }
 
+const credentialColumns = `id::text, name, kind, person_id, bindings, created_at, expires_at, revoked_at`
+
+func scanCredential(row pgx.Row) (Credential, error) {
+	var c Credential
+	var b []byte
+	if err := row.Scan(&c.ID, &c.Name, &c.Kind, &c.PersonID, &b, &c.CreatedAt, &c.ExpiresAt, &c.RevokedAt); err != nil {
+		return c, err
+	}
+	return c, json.Unmarshal(b, &c.Bindings)
+}
+
 // List returns all credentials, newest first.
 func (s *Store) List(ctx context.Context) ([]Credential, error) {
-	rows, err := s.pool.Query(ctx, `SELECT id::text, name, kind, person_id, bindings, created_at, expires_at, revoked_at
-		FROM auth.credentials ORDER BY id DESC`)
+	rows, err := s.pool.Query(ctx, `SELECT `+credentialColumns+` FROM auth.credentials ORDER BY id DESC`)
 	if err != nil {
 		return nil, fmt.Errorf("list credentials: %w", err)
 	}
-	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (Credential, error) {
-		var c Credential
-		var b []byte
-		if err := row.Scan(&c.ID, &c.Name, &c.Kind, &c.PersonID, &b, &c.CreatedAt, &c.ExpiresAt, &c.RevokedAt); err != nil {
-			return c, err
-		}
-		return c, json.Unmarshal(b, &c.Bindings)
-	})
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (Credential, error) { return scanCredential(row) })
+}
+
+// ListAfter returns up to limit credentials with ids after the given one
+// ("" from the first), oldest first.
+func (s *Store) ListAfter(ctx context.Context, after string, limit int) ([]Credential, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+credentialColumns+` FROM auth.credentials
+		WHERE $1::uuid IS NULL OR id > $1::uuid ORDER BY id LIMIT $2`, nullable(after), limit)
+	if err != nil {
+		return nil, fmt.Errorf("list credentials: %w", err)
+	}
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (Credential, error) { return scanCredential(row) })
+}
+
+// Get returns one credential, or ErrCredentialNotFound.
+func (s *Store) Get(ctx context.Context, id string) (Credential, error) {
+	c, err := scanCredential(s.pool.QueryRow(ctx, `SELECT `+credentialColumns+` FROM auth.credentials WHERE id = $1`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return c, fmt.Errorf("credential %s: %w", id, ErrCredentialNotFound)
+	}
+	if err != nil {
+		return c, fmt.Errorf("get credential: %w", err)
+	}
+	return c, nil
+}
+
+func nullable(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
 }
 
 func hash(secret string) []byte {

@@ -35,38 +35,60 @@ import (
 	"github.com/verkosto/verkosto/internal/server"
 )
 
-// adminURL is the database server all test databases are created on. It is
-// set once by Main, before any test runs.
-var adminURL string
+// adminURL is the database server all test databases are created on: set
+// by Main from TEST_DATABASE_URL, or when the first test needs a database.
+var (
+	adminURL   string
+	serverOnce sync.Once
+	serverErr  error
+	stopServer = func() {}
+)
 
 // Main runs a package's tests. With TEST_DATABASE_URL set they use that
 // server; otherwise a private PostgreSQL cluster is started for the package
-// from the installed binaries and stopped afterwards.
+// from the installed binaries when the first test needs a database, and
+// stopped afterwards. Tests that need none (fuzz workers, unit tests) start
+// none.
 func Main(m *testing.M) {
 	os.Exit(run(m))
 }
 
 func run(m *testing.M) int {
-	if url := os.Getenv("TEST_DATABASE_URL"); url != "" {
-		adminURL = url
-		return m.Run()
-	}
-	ctx := context.Background()
-	reapClusters(ctx)
-	dir, err := os.MkdirTemp("", fmt.Sprintf("verkosto-testpg-%d-*", os.Getpid()))
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "testenv:", err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	pg, err := pgserver.Start(ctx, pgserver.Options{Dir: dir, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "testenv: start PostgreSQL:", err)
-		return 1
-	}
-	defer pg.Stop(ctx)
-	adminURL = pg.URL("postgres")
+	adminURL = os.Getenv("TEST_DATABASE_URL")
+	defer func() { stopServer() }()
 	return m.Run()
+}
+
+// ensureServer starts the package's private cluster once, unless
+// TEST_DATABASE_URL names a server.
+func ensureServer(t testing.TB) {
+	t.Helper()
+	serverOnce.Do(func() {
+		if adminURL != "" {
+			return
+		}
+		ctx := context.Background()
+		reapClusters(ctx)
+		dir, err := os.MkdirTemp("", fmt.Sprintf("verkosto-testpg-%d-*", os.Getpid()))
+		if err != nil {
+			serverErr = err
+			return
+		}
+		pg, err := pgserver.Start(ctx, pgserver.Options{Dir: dir, Logger: slog.New(slog.DiscardHandler)})
+		if err != nil {
+			os.RemoveAll(dir)
+			serverErr = fmt.Errorf("start PostgreSQL: %w", err)
+			return
+		}
+		adminURL = pg.URL("postgres")
+		stopServer = func() {
+			pg.Stop(ctx) //nolint:errcheck
+			os.RemoveAll(dir)
+		}
+	})
+	if serverErr != nil {
+		t.Fatalf("testenv: %v", serverErr)
+	}
 }
 
 // reapClusters stops the private clusters of test processes that died
@@ -179,6 +201,7 @@ func withDatabase(url, database string) string {
 // modules, dropped when the test ends.
 func NewDatabase(t testing.TB, modules []app.Module) (url string) {
 	t.Helper()
+	ensureServer(t)
 	tmpl := templateFor(t, modules)
 	ctx := context.Background()
 	conn, err := pgx.Connect(ctx, adminURL)
@@ -248,6 +271,8 @@ type Options struct {
 	ReconcileInterval time.Duration
 	// NoBackground skips relays and workers (tests that run them themselves).
 	NoBackground bool
+	// OIDC is passed to the app: JWTs of that provider are accepted too.
+	OIDC *auth.OIDCConfig
 }
 
 // New starts the modules for one test.
@@ -280,7 +305,7 @@ func New(t testing.TB, modules []app.Module, opts ...Options) *Env {
 	logger := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	e.App, err = app.Build(ctx, app.Config{
 		Modules: modules, Pool: pool, NATS: e.NC, Logger: logger, Now: e.Clock.Now,
-		Settings: o.Settings, AfterPublish: o.AfterPublish, ReconcileInterval: o.ReconcileInterval, Limits: o.Limits,
+		Settings: o.Settings, AfterPublish: o.AfterPublish, ReconcileInterval: o.ReconcileInterval, Limits: o.Limits, OIDC: o.OIDC,
 	})
 	if err != nil {
 		t.Fatalf("build app: %v", err)

@@ -7,6 +7,7 @@ import (
 	"github.com/verkosto/verkosto/internal/app"
 	"github.com/verkosto/verkosto/services/audit"
 	"github.com/verkosto/verkosto/services/changes"
+	"github.com/verkosto/verkosto/services/credentials"
 	"github.com/verkosto/verkosto/services/events"
 	"github.com/verkosto/verkosto/services/networks"
 	"github.com/verkosto/verkosto/services/nominations"
@@ -22,5 +23,6 @@ func Modules() []app.Module {
 		nominations.Module(),
 		changes.Module(),
 		audit.Module(),
+		credentials.Module(),
 	}
 }
