@@ -111,7 +111,9 @@ func newCommitLatency() *commitLatency {
 	return &commitLatency{answered: map[string]time.Time{}, arrived: map[string]time.Time{}}
 }
 
-func changeKey(aggregateID string, version int64) string { return fmt.Sprintf("%s/%d", aggregateID, version) }
+func changeKey(aggregateID string, version int64) string {
+	return fmt.Sprintf("%s/%d", aggregateID, version)
+}
 
 // answer records that a write RPC answered at t with the change key.
 func (c *commitLatency) answer(key string, t time.Time) {
