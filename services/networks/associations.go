@@ -167,6 +167,16 @@ func (s *Service) GetAssociation(ctx context.Context, req *networksv1.GetAssocia
 	return &networksv1.GetAssociationResponse{Association: a}, nil
 }
 
+// listAssociationsSQL pages associations by id (keyset: $1 is the last id
+// of the previous page) with optional filters.
+const listAssociationsSQL = `SELECT ` + associationColumns + ` FROM networks.associations a
+		WHERE ($1::uuid IS NULL OR a.id > $1)
+		AND ($2::uuid IS NULL OR EXISTS (SELECT 1 FROM networks.memberships m WHERE m.association_id = a.id AND m.network_id = $2 AND m.state = 'ACTIVE'))
+		AND ($3 = '' OR $3 = ANY (a.municipalities))
+		AND ($4 = '' OR a.name_fi ILIKE '%' || $4 || '%' OR a.name_sv ILIKE '%' || $4 || '%' OR a.name_en ILIKE '%' || $4 || '%')
+		AND ($5 = '' OR a.business_id = $5)
+		ORDER BY a.id LIMIT $6`
+
 // ListAssociations pages associations by id with optional filters.
 func (s *Service) ListAssociations(ctx context.Context, req *networksv1.ListAssociationsRequest) (*networksv1.ListAssociationsResponse, error) {
 	var v apierr.Violations
@@ -187,13 +197,7 @@ func (s *Service) ListAssociations(ctx context.Context, req *networksv1.ListAsso
 	}
 	var list []*networksv1.Association
 	changeCursor, err := s.snapshotList(ctx, req.GetPageToken() == "", func(q db.DBTX) error {
-		rows, err := q.Query(ctx, `SELECT `+associationColumns+` FROM networks.associations a
-		WHERE ($1::uuid IS NULL OR a.id > $1)
-		AND ($2::uuid IS NULL OR EXISTS (SELECT 1 FROM networks.memberships m WHERE m.association_id = a.id AND m.network_id = $2 AND m.state = 'ACTIVE'))
-		AND ($3 = '' OR $3 = ANY (a.municipalities))
-		AND ($4 = '' OR a.name_fi ILIKE '%' || $4 || '%' OR a.name_sv ILIKE '%' || $4 || '%' OR a.name_en ILIKE '%' || $4 || '%')
-		AND ($5 = '' OR a.business_id = $5)
-		ORDER BY a.id LIMIT $6`,
+		rows, err := q.Query(ctx, listAssociationsSQL,
 			nullable(after), nullable(req.GetNetworkId()), req.GetMunicipality(), likeEscape(req.GetQuery()), req.GetBusinessId(), size+1)
 		if err != nil {
 			return err
