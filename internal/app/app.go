@@ -56,7 +56,12 @@ type App struct {
 var platformMigrations = []db.Migration{
 	{Version: 1, Name: "0001_outbox_and_request_ids.sql", SQL: outbox.Migration + reqid.Migration},
 	{Version: 2, Name: "0002_outbox_positions.sql", SQL: outbox.PositionsMigration},
+	{Version: 3, Name: "0003_outbox_xid_index.sql", SQL: outbox.XidIndexMigration},
 }
+
+// PlatformMigrations are the steps of the platform tables in every service
+// schema (test harnesses fingerprint their templates with them).
+func PlatformMigrations() []db.Migration { return platformMigrations }
 
 // Migrate brings the credentials schema and each module's schema up to date.
 func Migrate(ctx context.Context, pool *pgxpool.Pool, modules []Module) error {

@@ -60,6 +60,10 @@ ALTER TABLE outbox ADD COLUMN stream_seq bigint;
 CREATE INDEX outbox_stream_seq ON outbox (stream_seq) WHERE stream_seq IS NOT NULL;
 `
 
+// XidIndexMigration lets a list's change cursor find the rows of the
+// transactions its snapshot did not see without reading the whole outbox.
+const XidIndexMigration = `CREATE INDEX outbox_xid ON outbox (xid);`
+
 // NotifyChannel is the LISTEN channel of outbox inserts; the payload is the schema.
 const NotifyChannel = "verkosto_outbox"
 

@@ -58,20 +58,29 @@ func SnapshotPosition(ctx context.Context, pool *pgxpool.Pool, schema, snapshot 
 		if time.Now().After(deadline) {
 			return 0, ErrPositionUnknown
 		}
-		if !sleep(ctx, 10*time.Millisecond) {
+		if !sleep(ctx, 2*time.Millisecond) {
 			return 0, ctx.Err()
 		}
 	}
+	// Both queries read only recent rows, however many the outbox keeps: the
+	// newest published rows until the first the snapshot saw (those after it
+	// committed later), and the rows of transactions not finished before the
+	// snapshot (xid at or after its xmin, by index). They are planned for
+	// each snapshot (QueryExecModeExec): a cached generic plan cannot tell
+	// that few rows pass xid >= xmin, and walks the whole outbox instead.
 	var position, firstUnseen *int64
-	if err := pool.QueryRow(ctx, `SELECT max(stream_seq) FROM `+table+`
-		WHERE stream_seq IS NOT NULL AND pg_visible_in_snapshot(xid, $1::pg_snapshot)`, snapshot).Scan(&position); err != nil {
-		return 0, fmt.Errorf("position of snapshot: %w", err)
-	}
-	if position == nil {
+	err := pool.QueryRow(ctx, `SELECT stream_seq FROM `+table+`
+		WHERE stream_seq IS NOT NULL AND pg_visible_in_snapshot(xid, $1::pg_snapshot)
+		ORDER BY stream_seq DESC LIMIT 1`, pgx.QueryExecModeExec, snapshot).Scan(&position)
+	if errors.Is(err, pgx.ErrNoRows) {
 		return 0, nil
 	}
+	if err != nil {
+		return 0, fmt.Errorf("position of snapshot: %w", err)
+	}
 	if err := pool.QueryRow(ctx, `SELECT min(stream_seq) FROM `+table+`
-		WHERE stream_seq <= $2 AND NOT pg_visible_in_snapshot(xid, $1::pg_snapshot)`, snapshot, *position).Scan(&firstUnseen); err != nil {
+		WHERE xid >= pg_snapshot_xmin($1::pg_snapshot) AND stream_seq <= $2
+		AND NOT pg_visible_in_snapshot(xid, $1::pg_snapshot)`, pgx.QueryExecModeExec, snapshot, *position).Scan(&firstUnseen); err != nil {
 		return 0, fmt.Errorf("unseen changes before snapshot position: %w", err)
 	}
 	if firstUnseen != nil {

@@ -98,6 +98,9 @@ type templateResult struct {
 func templateFor(t testing.TB, modules []app.Module) string {
 	t.Helper()
 	h := sha256.New()
+	for _, mig := range app.PlatformMigrations() {
+		fmt.Fprintf(h, "platform %d %s\n", mig.Version, mig.SQL)
+	}
 	for _, m := range modules {
 		fmt.Fprintf(h, "%s/%s\n", m.Name, m.Schema)
 		for _, mig := range m.Migrations {
