@@ -47,6 +47,7 @@ type App struct {
 	cfg      Config
 	js       jetstream.JetStream
 	services []*Service
+	wakers   []*outbox.Waker // by module; nil without a schema
 	handler  http.Handler
 	Registry *prometheus.Registry
 }
@@ -57,6 +58,7 @@ var platformMigrations = []db.Migration{
 	{Version: 1, Name: "0001_outbox_and_request_ids.sql", SQL: outbox.Migration + reqid.Migration},
 	{Version: 2, Name: "0002_outbox_positions.sql", SQL: outbox.PositionsMigration},
 	{Version: 3, Name: "0003_outbox_xid_index.sql", SQL: outbox.XidIndexMigration},
+	{Version: 4, Name: "0004_outbox_wake_after_commit.sql", SQL: outbox.WakeMigration},
 }
 
 // PlatformMigrations are the steps of the platform tables in every service
@@ -114,6 +116,13 @@ func Build(ctx context.Context, cfg Config) (*App, error) {
 	var names []string
 	var mounts []server.Mount
 	for _, m := range cfg.Modules {
+		var waker *outbox.Waker
+		deps.WakeRelay = func() {}
+		if m.Schema != "" {
+			waker = outbox.NewWaker(cfg.Pool, m.Schema)
+			deps.WakeRelay = waker.Wake
+		}
+		a.wakers = append(a.wakers, waker)
 		svc, err := m.New(ctx, deps)
 		if err != nil {
 			return nil, fmt.Errorf("start service %s: %w", m.Name, err)
@@ -175,8 +184,11 @@ func (a *App) RunBackground(ctx context.Context) (wait func()) {
 				Retention:    a.cfg.OutboxRetention,
 				Reconcile:    a.cfg.ReconcileInterval,
 				AfterPublish: a.cfg.AfterPublish,
+				Wake:         a.wakers[i].C(),
 			}
+			a.wakers[i].LocalLeads = relay.Leading
 			run("relay:"+m.Schema, relay.Run)
+			run("wake:"+m.Schema, a.wakers[i].Run)
 		}
 		for _, w := range a.services[i].Workers {
 			run(m.Name+":"+w.Name, w.Run)

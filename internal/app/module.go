@@ -48,6 +48,10 @@ type Deps struct {
 	// Settings holds service settings by "<module>.<name>" (e.g.
 	// "nominations.term_notice"), from flags or tests.
 	Settings map[string]string
+	// WakeRelay wakes the relay of the module's schema: call it after every
+	// transaction that appended to the outbox has committed. Without it the
+	// relay finds the changes only when it next polls (outbox.Relay.Poll).
+	WakeRelay func()
 }
 
 // Service is what a module contributes to the running process.

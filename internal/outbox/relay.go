@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -48,7 +49,7 @@ type Relay struct {
 	Stream jetstream.StreamConfig
 	// Batch is the most rows published per round (default 256).
 	Batch int
-	// Poll is the longest wait between rounds without a notification (default 1s).
+	// Poll is the longest wait between rounds without a wake-up (default 250ms).
 	Poll time.Duration
 	// Retention is how long sent rows are kept (default 7 days); a reconciler
 	// can republish from them.
@@ -59,7 +60,15 @@ type Relay struct {
 	// AfterPublish, when set, runs after JetStream acknowledged a batch and
 	// before it is marked sent. Tests use it to crash the relay there.
 	AfterPublish func(ctx context.Context, changeIDs []string) error
+	// Wake, when set, wakes the relay: writers of this process signal it
+	// after commit (Waker.C). Relays of other processes are woken by NOTIFY.
+	Wake <-chan struct{}
+
+	leading atomic.Bool
 }
+
+// Leading reports whether this relay holds the schema's lock and publishes.
+func (r *Relay) Leading() bool { return r.leading.Load() }
 
 // Run publishes until ctx ends.
 func (r *Relay) Run(ctx context.Context) error {
@@ -86,7 +95,7 @@ func (r *Relay) defaults() {
 		r.Batch = 256
 	}
 	if r.Poll <= 0 {
-		r.Poll = time.Second
+		r.Poll = 250 * time.Millisecond
 	}
 	if r.Retention <= 0 {
 		r.Retention = 7 * 24 * time.Hour
@@ -116,6 +125,8 @@ func (r *Relay) runLeader(ctx context.Context) error {
 			return fmt.Errorf("try lock: %w", err)
 		}
 		if ok {
+			r.leading.Store(true)
+			defer r.leading.Store(false)
 			break
 		}
 		if !sleep(ctx, r.Poll) {
@@ -178,10 +189,30 @@ func (r *Relay) runLeader(ctx context.Context) error {
 
 var errConn = errors.New("database connection failed")
 
-// wait blocks until an outbox insert is notified or Poll passes.
+// wait blocks until a writer wakes the relay (Wake, or a NOTIFY from
+// another process) or Poll passes.
 func (r *Relay) wait(ctx context.Context, conn *pgx.Conn) error {
+	select {
+	case <-r.Wake: // a writer of this process committed meanwhile
+		return nil
+	default:
+	}
 	wctx, cancel := context.WithTimeout(ctx, r.Poll)
 	defer cancel()
+	if r.Wake != nil {
+		// A wake-up taken here is taken before wait returns, hence before
+		// the next batch is read: the commit it announces is visible then.
+		stop, done := make(chan struct{}), make(chan struct{})
+		defer func() { close(stop); <-done }()
+		go func() {
+			defer close(done)
+			select {
+			case <-r.Wake:
+				cancel()
+			case <-stop:
+			}
+		}()
+	}
 	_, err := conn.WaitForNotification(wctx)
 	if err != nil && wctx.Err() == nil {
 		return fmt.Errorf("wait for notification: %w", err)

@@ -26,6 +26,8 @@ type Service struct {
 	pool   *pgxpool.Pool
 	now    func() time.Time
 	outbox *outbox.Outbox
+	// wake tells the relay that changes committed.
+	wake func()
 }
 
 // caller returns the authenticated principal; the auth interceptor guarantees one.
@@ -44,7 +46,8 @@ func deny(format string, args ...any) error {
 // outbox in the same transaction: state and its changes commit together.
 func (s *Service) write(ctx context.Context, fn func(tx pgx.Tx) ([]outbox.Event, error)) error {
 	actor := caller(ctx).Actor()
-	return db.InTx(ctx, s.pool, func(tx pgx.Tx) error {
+	appended := false
+	err := db.InTx(ctx, s.pool, func(tx pgx.Tx) error {
 		events, err := fn(tx)
 		if err != nil {
 			return err
@@ -54,8 +57,13 @@ func (s *Service) write(ctx context.Context, fn func(tx pgx.Tx) ([]outbox.Event,
 				return err
 			}
 		}
+		appended = len(events) > 0
 		return nil
 	})
+	if err == nil && appended {
+		s.wake()
+	}
+	return err
 }
 
 // create is write for a create carrying a request_id: a retry returns the
