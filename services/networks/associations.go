@@ -106,6 +106,7 @@ func (s *Service) CreateAssociation(ctx context.Context, req *networksv1.CreateA
 	hashReq := proto.CloneOf(req)
 	hashReq.RequestId = ""
 	now := s.now()
+	var out *networksv1.Association
 	id, err := s.create(ctx, networksv1connect.NetworksServiceCreateAssociationProcedure, req.GetRequestId(), reqid.Hash(hashReq), ids.New(),
 		func(tx pgx.Tx, id string) ([]outbox.Event, error) {
 			_, err := tx.Exec(ctx, `INSERT INTO networks.associations (id, name_fi, name_sv, name_en, business_id, register_number,
@@ -119,18 +120,18 @@ func (s *Service) CreateAssociation(ctx context.Context, req *networksv1.CreateA
 			if err != nil {
 				return nil, err
 			}
-			created, err := getAssociation(ctx, tx, id)
-			if err != nil {
+			if out, err = getAssociation(ctx, tx, id); err != nil {
 				return nil, err
 			}
-			return []outbox.Event{associationEvent("created", created)}, nil
+			return []outbox.Event{associationEvent("created", out)}, nil
 		})
 	if err != nil {
 		return nil, err
 	}
-	out, err := getAssociation(ctx, s.pool, id)
-	if err != nil {
-		return nil, err
+	if out == nil { // a retry: the first call created it
+		if out, err = getAssociation(ctx, s.pool, id); err != nil {
+			return nil, err
+		}
 	}
 	return &networksv1.CreateAssociationResponse{Association: out}, nil
 }
