@@ -135,3 +135,35 @@ func TestListAssociationsPlan(t *testing.T) {
 }
 
 var totalCost = regexp.MustCompile(`cost=[0-9.]+\.\.([0-9.]+)`)
+
+// BenchmarkGetNetwork: GetNetwork end to end for a network with 1k, 10k and
+// 100k active member associations (the answer carries their count).
+func BenchmarkGetNetwork(b *testing.B) {
+	for _, members := range []int{1_000, 10_000, 100_000} {
+		b.Run(fmt.Sprintf("members=%d", members), func(b *testing.B) {
+			e := testenv.New(b, modules(), testenv.Options{NoBackground: true})
+			c := benchClient(b, e)
+			n, err := c.CreateNetwork(ctx, &networksv1.CreateNetworkRequest{Network: &networksv1.Network{Region: region, Programme: "lape"}})
+			if err != nil {
+				b.Fatal(err)
+			}
+			seedAssociations(b, e, members)
+			if _, err := e.Pool.Exec(ctx, `INSERT INTO networks.memberships (id, network_id, association_id, state, apply_time, decide_time, create_time, update_time)
+				SELECT gen_random_uuid(), $1, id, 'ACTIVE', now(), now(), now(), now() FROM networks.associations`, n.GetNetwork().GetId()); err != nil {
+				b.Fatal(err)
+			}
+			if _, err := e.Pool.Exec(ctx, `VACUUM ANALYZE networks.memberships`); err != nil {
+				b.Fatal(err)
+			}
+			for b.Loop() {
+				res, err := c.GetNetwork(ctx, &networksv1.GetNetworkRequest{Id: n.GetNetwork().GetId()})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if res.GetNetwork().GetActiveMemberCount() != int32(members) {
+					b.Fatalf("%d members", res.GetNetwork().GetActiveMemberCount())
+				}
+			}
+		})
+	}
+}
