@@ -333,17 +333,39 @@ const reconcileWindow = 2000
 // sequence lies past the stream's last one, or when the message now at that
 // sequence has another id. Rows older than the stream's first sequence aged
 // out by the stream's limits and are left alone.
+//
+// A store restored from a copy holds a prefix of what was acknowledged, so
+// when the newest row's message is where it was recorded, the older ones
+// are too: only then is the pass one message lookup. Checking the whole
+// window message by message took 200-300 ms for 2,000 rows, during which
+// the relay published nothing.
 func (r *Relay) reconcile(ctx context.Context, conn *pgx.Conn) error {
 	stream, err := r.JS.Stream(ctx, r.Stream.Name)
 	if err != nil {
 		return fmt.Errorf("stream: %w", err)
 	}
-	info, err := stream.Info(ctx)
-	if err != nil {
-		return fmt.Errorf("stream info: %w", err)
-	}
+	info := stream.CachedInfo() // Stream looked it up just now
 	first, last := int64(info.State.FirstSeq), int64(info.State.LastSeq)
 	table := pgx.Identifier{r.Schema, "outbox"}.Sanitize()
+	var newestID string
+	var newestSeq int64
+	err = conn.QueryRow(ctx, `SELECT id::text, stream_seq FROM `+table+`
+		WHERE stream_seq IS NOT NULL AND stream_seq >= $1 ORDER BY stream_seq DESC LIMIT 1`, first).Scan(&newestID, &newestSeq)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("%w: select newest sent: %w", errConn, err)
+	}
+	if newestSeq <= last {
+		msg, err := stream.GetMsg(ctx, uint64(newestSeq))
+		if err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {
+			return fmt.Errorf("get message %d: %w", newestSeq, err)
+		}
+		if err == nil && msg.Header.Get(jetstream.MsgIDHeader) == newestID {
+			return nil
+		}
+	}
 	rows, err := conn.Query(ctx, `SELECT seq, id::text, stream_seq FROM `+table+`
 		WHERE stream_seq IS NOT NULL AND stream_seq >= $1 ORDER BY stream_seq DESC LIMIT $2`, first, reconcileWindow)
 	if err != nil {
