@@ -58,7 +58,7 @@ func SnapshotPosition(ctx context.Context, pool *pgxpool.Pool, schema, snapshot 
 		if time.Now().After(deadline) {
 			return 0, ErrPositionUnknown
 		}
-		if !sleep(ctx, 2*time.Millisecond) {
+		if !sleep(ctx, 10*time.Millisecond) {
 			return 0, ctx.Err()
 		}
 	}
