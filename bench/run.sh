@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Verkosto's side-by-side performance run on one machine (docs/PERFORMANCE.md):
-#   1. the ceilings: pgbench (one ~300-byte INSERT per transaction) and a bare
+#   1. the ceilings: pgbench (one ~300-byte INSERT per transaction; one
+#      primary-key SELECT per transaction) and a bare
 #      Connect echo handler under wrk, plus the Go load generator's own ceiling;
 #   2. Verkosto on the same PostgreSQL server pgbench used (DATABASE_URL), with
 #      its embedded NATS: wrk on a read RPC, verkosto-load for peak writes,
@@ -82,6 +83,14 @@ for i in $(seq 1 "$REPEAT"); do
 done
 PG_TPS=$(cat "$WORK"/pgbench.*.txt | awk '/^tps/ {print $3}' | median)
 
+step "pgbench: one primary-key SELECT per transaction, 16 clients, $DURATION (the read ceiling of the database)"
+ROWS=$(psql "$PGURL/$PGBENCH_DB" -Atc "SELECT max(id) FROM bench_insert")
+for i in $(seq 1 "$REPEAT"); do
+	pgbench -n -c 16 -j 2 -T "$SECS" -D rows="$ROWS" -f bench/pgbench-select.sql "$PGURL/$PGBENCH_DB" >"$WORK/pgbench-select.$i.txt" 2>&1
+	grep -E '^tps' "$WORK/pgbench-select.$i.txt" | sed "s/^/run $i: /"
+done
+PG_SELECT_TPS=$(cat "$WORK"/pgbench-select.*.txt | awk '/^tps/ {print $3}' | median)
+
 step "echo ceiling: wrk -t2 -c16 -d$DURATION against the bare Connect echo handler"
 "$BIN/verkosto-load" echo --addr "$ECHO_ADDR" >"$WORK/echo.log" 2>&1 &
 PIDS+=($!)
@@ -157,6 +166,7 @@ step "summary (medians of $REPEAT runs; load average now $(cut -d' ' -f1-3 /proc
 cat <<EOF | tee "$WORK/summary.txt"
 ceilings
   pgbench INSERT (16 clients)            $PG_TPS TPS
+  pgbench SELECT by key (16 clients)     $PG_SELECT_TPS TPS
   echo, wrk -t2 -c16                     $ECHO_RPS req/s
   echo, Go load generator (16 callers)   $GO_ECHO_RPS req/s
 verkosto
@@ -167,5 +177,6 @@ verkosto
 ratios                                   value   target   verdict
   write RPC/s / pgbench TPS              $W_RATIO    >= 0.5   $(verdict "$W_RATIO" 0.5 ">=")
   read RPC/s / echo req/s                $R_RATIO    >= 0.5   $(verdict "$R_RATIO" 0.5 ">=")
+  (read RPC/s / pgbench SELECT TPS       $(ratio "$READ_RPS" "$PG_SELECT_TPS"))
   commit-to-subscriber p99 at half peak  $HALF_C2S_P99 ms  <= 50    $(verdict "$HALF_C2S_P99" 50 "<=")
 EOF
