@@ -69,7 +69,7 @@ step "machine"
 {
 	echo "cores: $(nproc); memory: $(free -g | awk '/^Mem:/ {print $2}') GiB; load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 	echo "$(go version)"
-	echo "PostgreSQL: $(psql "$PGURL/postgres" -Atc 'SHOW server_version'), fsync=$(psql "$PGURL/postgres" -Atc 'SHOW fsync'), synchronous_commit=$(psql "$PGURL/postgres" -Atc 'SHOW synchronous_commit')"
+	echo "PostgreSQL: $(psql "$PGURL/postgres" -Atc 'SHOW server_version'), fsync=$(psql "$PGURL/postgres" -Atc 'SHOW fsync'), synchronous_commit=$(psql "$PGURL/postgres" -Atc 'SHOW synchronous_commit'), autovacuum=$(psql "$PGURL/postgres" -Atc 'SHOW autovacuum')"
 	echo "NATS server (embedded): $(go list -m -f '{{.Version}}' github.com/nats-io/nats-server/v2), JetStream sync_interval always"
 	echo "$(wrk -v 2>&1 | head -1)"
 } | tee "$WORK/machine.txt"
