@@ -56,12 +56,15 @@ type App struct {
 	cfg      Config
 	js       jetstream.JetStream
 	services []*Service
+	wakers   []*outbox.Waker // by module; nil without a schema
 	handler  http.Handler
 	Registry *prometheus.Registry
 	// Policies of every served procedure.
 	Policies auth.Policies
 	// Trail is the audit trail.
 	Trail *audit.Trail
+	// Credentials is the credential store authentication reads (and caches).
+	Credentials *auth.Store
 }
 
 // platformMigrations are created in every service schema: its outbox and its
@@ -70,6 +73,8 @@ var platformMigrations = []db.Migration{
 	{Version: 1, Name: "0001_outbox_and_request_ids.sql", SQL: outbox.Migration + reqid.Migration},
 	{Version: 2, Name: "0002_outbox_positions.sql", SQL: outbox.PositionsMigration},
 	{Version: 3, Name: "0003_processed_changes.sql", SQL: consume.Migration},
+	{Version: 4, Name: "0004_outbox_xid_index.sql", SQL: outbox.XidIndexMigration},
+	{Version: 5, Name: "0005_outbox_wake_after_commit.sql", SQL: outbox.WakeMigration},
 }
 
 // PlatformFingerprint identifies the migrations every database gets besides
@@ -133,7 +138,8 @@ func Build(ctx context.Context, cfg Config) (*App, error) {
 	}
 	reg := prometheus.NewRegistry()
 	metrics := server.NewMetrics(reg)
-	authenticator, err := auth.NewAuthenticator(auth.NewStore(cfg.Pool, cfg.Now), cfg.OIDC, cfg.Now, cfg.Logger)
+	credentials := auth.NewStore(cfg.Pool, cfg.Now)
+	authenticator, err := auth.NewAuthenticator(credentials, cfg.OIDC, cfg.Now, cfg.Logger)
 	if err != nil {
 		return nil, err
 	}
@@ -147,12 +153,20 @@ func Build(ctx context.Context, cfg Config) (*App, error) {
 		Now:            cfg.Now,
 		HandlerOptions: server.HandlerOptions(cfg.Logger, metrics, cfg.Limits, trail.Interceptor(), authn),
 		Settings:       cfg.Settings,
+		Credentials:    credentials,
 	}
-	a := &App{cfg: cfg, js: js, Registry: reg, Trail: trail}
+	a := &App{cfg: cfg, js: js, Registry: reg, Trail: trail, Credentials: credentials}
 	var names []string
 	var mounts []server.Mount
 	policies := auth.Policies{}
 	for _, m := range cfg.Modules {
+		var waker *outbox.Waker
+		deps.WakeRelay = func() {}
+		if m.Schema != "" {
+			waker = outbox.NewWaker(cfg.Pool, m.Schema)
+			deps.WakeRelay = waker.Wake
+		}
+		a.wakers = append(a.wakers, waker)
 		svc, err := m.New(ctx, deps)
 		if err != nil {
 			return nil, fmt.Errorf("start service %s: %w", m.Name, err)
@@ -229,8 +243,11 @@ func (a *App) RunBackground(ctx context.Context) (wait func()) {
 				Retention:    a.cfg.OutboxRetention,
 				Reconcile:    a.cfg.ReconcileInterval,
 				AfterPublish: a.cfg.AfterPublish,
+				Wake:         a.wakers[i].C(),
 			}
+			a.wakers[i].LocalLeads = relay.Leading
 			run("relay:"+m.Schema, relay.Run)
+			run("wake:"+m.Schema, a.wakers[i].Run)
 		}
 		for _, w := range a.services[i].Workers {
 			run(m.Name+":"+w.Name, w.Run)

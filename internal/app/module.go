@@ -49,6 +49,13 @@ type Deps struct {
 	// Settings holds service settings by "<module>.<name>" (e.g.
 	// "nominations.term_notice"), from flags or tests.
 	Settings map[string]string
+	// WakeRelay wakes the relay of the module's schema: call it after every
+	// transaction that appended to the outbox has committed. Without it the
+	// relay finds the changes only when it next polls (outbox.Relay.Poll).
+	WakeRelay func()
+	// Credentials is the store authentication uses: revoking through it
+	// takes effect at once in this process (others: within auth.CacheTTL).
+	Credentials *auth.Store
 }
 
 // Service is what a module contributes to the running process.

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -31,10 +32,28 @@ const tokenPrefix = "vk_"
 // so a caller cannot tell which.
 var ErrInvalidCredential = errors.New("invalid credential")
 
+// CacheTTL is how long Authenticate trusts a principal it looked up: a
+// credential revoked (or changed) in another process, e.g. by `verkosto
+// token revoke`, stops working within this time. Revoking through the same
+// Store, and expiry, take effect at once.
+const CacheTTL = 5 * time.Second
+
+// cacheMax bounds the cached principals; beyond it the cache starts over.
+const cacheMax = 10_000
+
 // Store keeps credentials.
 type Store struct {
 	pool *pgxpool.Pool
 	now  func() time.Time
+
+	mu    sync.Mutex
+	cache map[[sha256.Size]byte]cachedPrincipal
+}
+
+type cachedPrincipal struct {
+	p       *Principal
+	expires *time.Time // the credential's own expiry
+	until   time.Time  // end of trust in the cached lookup
 }
 
 // NewStore returns a credential store over pool.
@@ -42,7 +61,13 @@ func NewStore(pool *pgxpool.Pool, now func() time.Time) *Store {
 	if now == nil {
 		now = time.Now
 	}
-	return &Store{pool: pool, now: now}
+	return &Store{pool: pool, now: now, cache: map[[sha256.Size]byte]cachedPrincipal{}}
+}
+
+func (s *Store) forget() {
+	s.mu.Lock()
+	clear(s.cache)
+	s.mu.Unlock()
 }
 
 // NewCredential is what Create mints.
@@ -137,6 +162,7 @@ func (s *Store) Revoke(ctx context.Context, id string) error {
 	if err != nil {
 		return fmt.Errorf("revoke credential: %w", err)
 	}
+	s.forget()
 	if tag.RowsAffected() == 0 {
 		// Credentials are never deleted and revoked_at is never cleared:
 		// a credential that exists now was revoked before.
@@ -154,21 +180,33 @@ func (s *Store) RevokeByName(ctx context.Context, name string) error {
 	if err != nil {
 		return fmt.Errorf("revoke credentials named %q: %w", name, err)
 	}
+	s.forget()
 	return nil
 }
 
-// Authenticate maps a secret to its principal.
+// Authenticate maps a secret to its principal. A principal found is trusted
+// for CacheTTL without asking the database again (the lookup was a query on
+// every call); unknown secrets are always looked up.
 func (s *Store) Authenticate(ctx context.Context, secret string) (*Principal, error) {
 	if !strings.HasPrefix(secret, tokenPrefix) {
 		return nil, ErrInvalidCredential
 	}
+	key := sha256.Sum256([]byte(secret))
+	now := s.now()
+	s.mu.Lock()
+	c, ok := s.cache[key]
+	s.mu.Unlock()
+	if ok && now.Before(c.until) && (c.expires == nil || c.expires.After(now)) {
+		return c.p, nil
+	}
 	var (
 		p        Principal
 		bindings []byte
+		expires  *time.Time
 	)
-	err := s.pool.QueryRow(ctx, `SELECT id::text, name, person_id, bindings FROM auth.credentials
+	err := s.pool.QueryRow(ctx, `SELECT id::text, name, person_id, bindings, expires_at FROM auth.credentials
 		WHERE secret_hash = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2)`,
-		hash(secret), s.now()).Scan(&p.CredentialID, &p.Name, &p.PersonID, &bindings)
+		key[:], now).Scan(&p.CredentialID, &p.Name, &p.PersonID, &bindings, &expires)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, ErrInvalidCredential
 	}
@@ -178,6 +216,12 @@ func (s *Store) Authenticate(ctx context.Context, secret string) (*Principal, er
 	if err := json.Unmarshal(bindings, &p.Bindings); err != nil {
 		return nil, fmt.Errorf("decode bindings of credential %s: %w", p.CredentialID, err)
 	}
+	s.mu.Lock()
+	if len(s.cache) >= cacheMax {
+		clear(s.cache)
+	}
+	s.cache[key] = cachedPrincipal{p: &p, expires: expires, until: now.Add(CacheTTL)}
+	s.mu.Unlock()
 	return &p, nil
 }
 

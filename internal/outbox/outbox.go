@@ -27,7 +27,8 @@ const SubjectPrefix = "verkosto.changes"
 const None = "_"
 
 // Migration creates the outbox of one service schema. The statement trigger
-// wakes relays through LISTEN/NOTIFY so they need not poll.
+// woke relays through LISTEN/NOTIFY; WakeMigration drops it (writers wake
+// relays after commit, see Waker).
 const Migration = `
 CREATE TABLE outbox (
 	seq          bigserial PRIMARY KEY,
@@ -60,7 +61,12 @@ ALTER TABLE outbox ADD COLUMN stream_seq bigint;
 CREATE INDEX outbox_stream_seq ON outbox (stream_seq) WHERE stream_seq IS NOT NULL;
 `
 
-// NotifyChannel is the LISTEN channel of outbox inserts; the payload is the schema.
+// XidIndexMigration lets a list's change cursor find the rows of the
+// transactions its snapshot did not see without reading the whole outbox.
+const XidIndexMigration = `CREATE INDEX outbox_xid ON outbox (xid);`
+
+// NotifyChannel is the LISTEN channel of relay wake-ups (Waker); the payload
+// is the schema.
 const NotifyChannel = "verkosto_outbox"
 
 // Event is one change a write makes.

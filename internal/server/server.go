@@ -22,6 +22,11 @@ import (
 // MaxMessageBytes bounds a request message; larger ones fail RESOURCE_EXHAUSTED.
 const MaxMessageBytes = 4 << 20
 
+// CompressMinBytes is the smallest response compressed for a client that
+// accepts gzip. Connect compresses every message by default; for a message
+// of a few hundred bytes (a Get) that costs more CPU than the bytes it saves.
+const CompressMinBytes = 1024
+
 // Mount is one service's handler on the shared mux.
 type Mount struct {
 	Path    string
@@ -70,6 +75,7 @@ func HandlerOptions(logger *slog.Logger, metrics *Metrics, limits Limits, interc
 	return []connect.HandlerOption{
 		connect.WithInterceptors(append(chain, newLimiter(limits))...),
 		connect.WithReadMaxBytes(MaxMessageBytes),
+		connect.WithCompressMinBytes(CompressMinBytes),
 		connect.WithRecover(func(ctx context.Context, spec connect.Spec, _ http.Header, p any) error {
 			logger.ErrorContext(ctx, "panic in handler", "procedure", spec.Procedure, "panic", p)
 			return connect.NewError(connect.CodeInternal, errors.New("internal error"))

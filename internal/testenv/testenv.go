@@ -322,7 +322,7 @@ func New(t testing.TB, modules []app.Module, opts ...Options) *Env {
 	if !o.NoBackground {
 		wait = e.App.RunBackground(ctx)
 	}
-	e.Creds = auth.NewStore(pool, e.Clock.Now)
+	e.Creds = e.App.Credentials
 	t.Cleanup(func() {
 		e.Server.Close()
 		cancel()

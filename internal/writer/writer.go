@@ -24,11 +24,17 @@ type Writer struct {
 	pool   *pgxpool.Pool
 	schema string
 	outbox *outbox.Outbox
+	wake   func()
 }
 
-// New returns the writer of service, whose tables live in schema.
-func New(pool *pgxpool.Pool, service, schema string, now func() time.Time) *Writer {
-	return &Writer{pool: pool, schema: schema, outbox: outbox.New(service, schema, now)}
+// New returns the writer of service, whose tables live in schema. wake (may
+// be nil: the relay then finds changes when it next polls) is called after
+// every commit that appended changes: app.Deps.WakeRelay.
+func New(pool *pgxpool.Pool, service, schema string, now func() time.Time, wake func()) *Writer {
+	if wake == nil {
+		wake = func() {}
+	}
+	return &Writer{pool: pool, schema: schema, outbox: outbox.New(service, schema, now), wake: wake}
 }
 
 // maxAttempts bounds how often a transaction PostgreSQL aborted as a
@@ -41,11 +47,13 @@ const maxAttempts = 3
 func (w *Writer) Write(ctx context.Context, fn func(tx pgx.Tx) ([]outbox.Event, error)) error {
 	actor := auth.Caller(ctx).Actor()
 	for attempt := 1; ; attempt++ {
+		appended := false
 		err := db.InTx(ctx, w.pool, func(tx pgx.Tx) error {
 			events, err := fn(tx)
 			if err != nil {
 				return err
 			}
+			appended = len(events) > 0
 			if len(events) > 0 {
 				audit.NoteResource(ctx, events[0].AggregateID, events[0].Region, events[0].Programme)
 			}
@@ -56,6 +64,9 @@ func (w *Writer) Write(ctx context.Context, fn func(tx pgx.Tx) ([]outbox.Event, 
 			}
 			return nil
 		})
+		if err == nil && appended {
+			w.wake()
+		}
 		var pgErr *pgconn.PgError
 		if attempt < maxAttempts && errors.As(err, &pgErr) && (pgErr.Code == "40P01" || pgErr.Code == "40001") {
 			continue

@@ -47,31 +47,31 @@ func CursorExpired(message string) error {
 	return apierr.FailedPrecondition("CURSOR_EXPIRED", message+": list the resources again and watch from the cursor the list returns")
 }
 
-// open checks the cursor against the stream and starts an ordered consumer
-// after it. startNew starts at the next change when there is no cursor.
-func (s *Service) open(ctx context.Context, after uint64, p *plan, startNew bool) (jetstream.Consumer, error) {
+// open checks the cursor against the stream and returns the configuration of
+// a consumer after it. startNew starts at the next change when there is no
+// cursor.
+func (s *Service) open(ctx context.Context, after uint64, p *plan, startNew bool) (jetstream.Stream, jetstream.OrderedConsumerConfig, error) {
+	var cfg jetstream.OrderedConsumerConfig
 	stream, err := s.js.Stream(ctx, outbox.StreamName)
 	if errors.Is(err, jetstream.ErrStreamNotFound) {
 		if after > 0 {
-			return nil, CursorExpired("the change stream was reset")
+			return nil, cfg, CursorExpired("the change stream was reset")
 		}
-		return nil, apierr.Unavailable("no change has been published yet; retry")
+		return nil, cfg, apierr.Unavailable("no change has been published yet; retry")
 	}
 	if err != nil {
-		return nil, apierr.Unavailable("the change stream is not reachable; retry")
+		return nil, cfg, apierr.Unavailable("the change stream is not reachable; retry")
 	}
-	info, err := stream.Info(ctx)
-	if err != nil {
-		return nil, apierr.Unavailable("the change stream is not reachable; retry")
-	}
+	// Stream looked the stream up just now: its state is fresh.
+	info := stream.CachedInfo()
 	first, last := info.State.FirstSeq, info.State.LastSeq
 	if after > last {
-		return nil, CursorExpired(fmt.Sprintf("cursor is ahead of the change stream (at %d)", last))
+		return nil, cfg, CursorExpired(fmt.Sprintf("cursor is ahead of the change stream (at %d)", last))
 	}
 	if after > 0 && after+1 < first {
-		return nil, CursorExpired("cursor is older than the changes kept")
+		return nil, cfg, CursorExpired("cursor is older than the changes kept")
 	}
-	cfg := jetstream.OrderedConsumerConfig{FilterSubjects: p.subjects}
+	cfg.FilterSubjects = p.subjects
 	switch {
 	case after > 0:
 		cfg.DeliverPolicy = jetstream.DeliverByStartSequencePolicy
@@ -82,11 +82,7 @@ func (s *Service) open(ctx context.Context, after uint64, p *plan, startNew bool
 	default:
 		cfg.DeliverPolicy = jetstream.DeliverAllPolicy
 	}
-	cons, err := stream.OrderedConsumer(ctx, cfg)
-	if err != nil {
-		return nil, apierr.Unavailable("cannot read the change stream now; retry")
-	}
-	return cons, nil
+	return stream, cfg, nil
 }
 
 func record(msg jetstream.Msg) (*changesv1.ChangeRecord, uint64, error) {
@@ -120,10 +116,27 @@ func (s *Service) ListChanges(ctx context.Context, req *changesv1.ListChangesReq
 	if err != nil {
 		return nil, err
 	}
-	cons, err := s.open(ctx, after, p, false)
+	stream, cfg, err := s.open(ctx, after, p, false)
 	if err != nil {
 		return nil, err
 	}
+	// One plain consumer for the page, deleted after it: an ordered consumer
+	// would be recreated on every fetch and the last one left behind, and
+	// leftovers soon reach JetStream's consumer limit.
+	cons, err := stream.CreateConsumer(ctx, jetstream.ConsumerConfig{
+		FilterSubjects: cfg.FilterSubjects, DeliverPolicy: cfg.DeliverPolicy, OptStartSeq: cfg.OptStartSeq,
+		AckPolicy: jetstream.AckNonePolicy, MemoryStorage: true, InactiveThreshold: time.Minute,
+	})
+	if err != nil {
+		return nil, apierr.Unavailable("cannot read the change stream now; retry")
+	}
+	defer func() {
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := stream.DeleteConsumer(dctx, cons.CachedInfo().Name); err != nil {
+			s.logger.Warn("delete change feed consumer; it expires in a minute", "err", err)
+		}
+	}()
 	res := &changesv1.ListChangesResponse{NextCursor: req.GetCursor()}
 	for len(res.Changes) < size {
 		batch, err := cons.FetchNoWait(size - len(res.Changes))
@@ -162,9 +175,13 @@ func (s *Service) WatchChanges(ctx context.Context, req *changesv1.WatchChangesR
 	if err != nil {
 		return err
 	}
-	cons, err := s.open(ctx, after, p, req.GetCursor() == "")
+	js, cfg, err := s.open(ctx, after, p, req.GetCursor() == "")
 	if err != nil {
 		return err
+	}
+	cons, err := js.OrderedConsumer(ctx, cfg)
+	if err != nil {
+		return apierr.Unavailable("cannot read the change stream now; retry")
 	}
 	msgs, err := cons.Messages()
 	if err != nil {

@@ -125,7 +125,14 @@ func newPlan(p *auth.Principal, f *changesv1.ChangeFilter) (*plan, error) {
 	} else {
 		subjects = []string{outbox.SubjectPrefix + ".>"}
 	}
-	return &plan{scope: sc, filter: f, subjects: overlapFree(subjects)}, nil
+	subjects = overlapFree(subjects)
+	if len(subjects) == 1 && subjects[0] == outbox.SubjectPrefix+".*.*.*.*" {
+		// Every change: the whole stream. JetStream counts what a consumer
+		// has pending from a start sequence at once for the stream's own
+		// subject, but message by message for a wildcard.
+		subjects = []string{outbox.SubjectPrefix + ".>"}
+	}
+	return &plan{scope: sc, filter: f, subjects: subjects}, nil
 }
 
 // regions a scope reads, as subject tokens: "*" when any; "_" always.

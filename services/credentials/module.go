@@ -9,7 +9,6 @@ import (
 
 	"github.com/verkosto/verkosto/gen/verkosto/credentials/v1/credentialsv1connect"
 	"github.com/verkosto/verkosto/internal/app"
-	"github.com/verkosto/verkosto/internal/auth"
 	"github.com/verkosto/verkosto/internal/server"
 )
 
@@ -18,7 +17,7 @@ func Module() app.Module {
 	return app.Module{
 		Name: "credentials",
 		New: func(_ context.Context, deps app.Deps) (*app.Service, error) {
-			s := &Service{store: auth.NewStore(deps.Pool, deps.Now), now: deps.Now, logger: deps.Logger.With("service", "credentials")}
+			s := &Service{store: deps.Credentials, now: deps.Now, logger: deps.Logger.With("service", "credentials")}
 			path, h := credentialsv1connect.NewCredentialsServiceHandler(s, deps.HandlerOptions...)
 			return &app.Service{
 				Names:    []string{credentialsv1connect.CredentialsServiceName},

@@ -39,7 +39,7 @@ func Module() app.Module {
 		Schema:     Schema,
 		Migrations: ms,
 		New: func(ctx context.Context, deps app.Deps) (*app.Service, error) {
-			s := &Service{pool: deps.Pool, now: deps.Now, w: writer.New(deps.Pool, "events", Schema, deps.Now)}
+			s := &Service{pool: deps.Pool, now: deps.Now, w: writer.New(deps.Pool, "events", Schema, deps.Now, deps.WakeRelay)}
 			path, h := eventsv1connect.NewEventsServiceHandler(s, deps.HandlerOptions...)
 			retention := defaultRetention
 			if v := deps.Settings[SettingRegistrationRetention]; v != "" {

@@ -95,6 +95,7 @@ func (s *Service) CreateAssociation(ctx context.Context, req *networksv1.CreateA
 	hashReq := proto.CloneOf(req)
 	hashReq.RequestId = ""
 	now := s.now()
+	var out *networksv1.Association
 	id, err := s.w.Create(ctx, networksv1connect.NetworksServiceCreateAssociationProcedure, req.GetRequestId(), reqid.Hash(hashReq), ids.New(),
 		func(tx pgx.Tx, id string) ([]outbox.Event, error) {
 			_, err := tx.Exec(ctx, `INSERT INTO networks.associations (id, name_fi, name_sv, name_en, business_id, register_number,
@@ -108,18 +109,18 @@ func (s *Service) CreateAssociation(ctx context.Context, req *networksv1.CreateA
 			if err != nil {
 				return nil, err
 			}
-			created, err := getAssociation(ctx, tx, id)
-			if err != nil {
+			if out, err = getAssociation(ctx, tx, id); err != nil {
 				return nil, err
 			}
-			return []outbox.Event{associationEvent("created", created)}, nil
+			return []outbox.Event{associationEvent("created", out)}, nil
 		})
 	if err != nil {
 		return nil, err
 	}
-	out, err := getAssociation(ctx, s.pool, id)
-	if err != nil {
-		return nil, err
+	if out == nil { // a retry: the first call created it
+		if out, err = getAssociation(ctx, s.pool, id); err != nil {
+			return nil, err
+		}
 	}
 	return &networksv1.CreateAssociationResponse{Association: out}, nil
 }
@@ -149,6 +150,16 @@ func (s *Service) GetAssociation(ctx context.Context, req *networksv1.GetAssocia
 	return &networksv1.GetAssociationResponse{Association: a}, nil
 }
 
+// listAssociationsSQL pages associations by id (keyset: $1 is the last id
+// of the previous page) with optional filters.
+const listAssociationsSQL = `SELECT ` + associationColumns + ` FROM networks.associations a
+		WHERE ($1::uuid IS NULL OR a.id > $1)
+		AND ($2::uuid IS NULL OR EXISTS (SELECT 1 FROM networks.memberships m WHERE m.association_id = a.id AND m.network_id = $2 AND m.state = 'ACTIVE'))
+		AND ($3 = '' OR $3 = ANY (a.municipalities))
+		AND ($4 = '' OR a.name_fi ILIKE '%' || $4 || '%' OR a.name_sv ILIKE '%' || $4 || '%' OR a.name_en ILIKE '%' || $4 || '%')
+		AND ($5 = '' OR a.business_id = $5)
+		ORDER BY a.id LIMIT $6`
+
 // ListAssociations pages associations by id with optional filters.
 func (s *Service) ListAssociations(ctx context.Context, req *networksv1.ListAssociationsRequest) (*networksv1.ListAssociationsResponse, error) {
 	var v apierr.Violations
@@ -169,13 +180,7 @@ func (s *Service) ListAssociations(ctx context.Context, req *networksv1.ListAsso
 	}
 	var list []*networksv1.Association
 	changeCursor, err := s.snapshotList(ctx, req.GetPageToken() == "", func(q db.DBTX) error {
-		rows, err := q.Query(ctx, `SELECT `+associationColumns+` FROM networks.associations a
-		WHERE ($1::uuid IS NULL OR a.id > $1)
-		AND ($2::uuid IS NULL OR EXISTS (SELECT 1 FROM networks.memberships m WHERE m.association_id = a.id AND m.network_id = $2 AND m.state = 'ACTIVE'))
-		AND ($3 = '' OR $3 = ANY (a.municipalities))
-		AND ($4 = '' OR a.name_fi ILIKE '%' || $4 || '%' OR a.name_sv ILIKE '%' || $4 || '%' OR a.name_en ILIKE '%' || $4 || '%')
-		AND ($5 = '' OR a.business_id = $5)
-		ORDER BY a.id LIMIT $6`,
+		rows, err := q.Query(ctx, listAssociationsSQL,
 			db.Null(after), db.Null(req.GetNetworkId()), req.GetMunicipality(), likeEscape(req.GetQuery()), req.GetBusinessId(), size+1)
 		if err != nil {
 			return err

@@ -147,3 +147,47 @@ func BenchmarkCommitToSubscriber(b *testing.B) {
 	b.ReportMetric(pct(0.99), "p99-ms")
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "changes/s")
 }
+
+// BenchmarkListUnderWrites: the first page of ListAssociations (which waits
+// until the relay has published the changes its snapshot saw, for its change
+// cursor) while 8 callers create associations without pause.
+func BenchmarkListUnderWrites(b *testing.B) {
+	e := testenv.New(b, modules())
+	c := benchClient(b, e)
+	if _, err := c.CreateAssociation(ctx, &networksv1.CreateAssociationRequest{Association: &networksv1.Association{
+		Name: &commonv1.LocalizedText{Fi: "Ensimmäinen"}}}); err != nil {
+		b.Fatal(err)
+	}
+	wctx, stop := contextWithCancel()
+	var wg sync.WaitGroup
+	var i atomic.Int64
+	for range 8 {
+		wg.Go(func() {
+			for wctx.Err() == nil {
+				c.CreateAssociation(wctx, &networksv1.CreateAssociationRequest{Association: &networksv1.Association{ //nolint:errcheck
+					Name: &commonv1.LocalizedText{Fi: fmt.Sprint("Yhdistys ", i.Add(1))}}})
+			}
+		})
+	}
+	var lat []time.Duration
+	noCursor := 0
+	for b.Loop() {
+		start := time.Now()
+		res, err := c.ListAssociations(ctx, &networksv1.ListAssociationsRequest{PageSize: 50})
+		if err != nil {
+			b.Fatal(err)
+		}
+		lat = append(lat, time.Since(start))
+		if res.GetChangeCursor() == "" {
+			noCursor++
+		}
+	}
+	b.StopTimer()
+	stop()
+	wg.Wait()
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+	b.ReportMetric(float64(i.Load())/b.Elapsed().Seconds(), "writes/s")
+	b.ReportMetric(float64(noCursor), "without-cursor")
+}

@@ -89,6 +89,7 @@ func (s *Service) AppointLeader(ctx context.Context, req *networksv1.AppointLead
 	}
 	hashReq := proto.CloneOf(req)
 	hashReq.RequestId = ""
+	var out *networksv1.Leader
 	id, err := s.w.Create(ctx, networksv1connect.NetworksServiceAppointLeaderProcedure, req.GetRequestId(), reqid.Hash(hashReq), ids.New(),
 		func(tx pgx.Tx, id string) ([]outbox.Event, error) {
 			n, err := getNetwork(ctx, tx, req.GetNetworkId(), true)
@@ -131,20 +132,20 @@ func (s *Service) AppointLeader(ctx context.Context, req *networksv1.AppointLead
 			if err != nil {
 				return nil, err
 			}
-			l, err := getLeader(ctx, tx, id, false)
-			if err != nil {
+			if out, err = getLeader(ctx, tx, id, false); err != nil {
 				return nil, err
 			}
-			return []outbox.Event{leaderEvent("leader_appointed", l)}, nil
+			return []outbox.Event{leaderEvent("leader_appointed", out)}, nil
 		})
 	if err != nil {
 		return nil, err
 	}
-	l, err := getLeader(ctx, s.pool, id, false)
-	if err != nil {
-		return nil, err
+	if out == nil { // a retry: the first call created it
+		if out, err = getLeader(ctx, s.pool, id, false); err != nil {
+			return nil, err
+		}
 	}
-	return &networksv1.AppointLeaderResponse{Leader: l}, nil
+	return &networksv1.AppointLeaderResponse{Leader: out}, nil
 }
 
 // EndLeaderTerm: the coordinator, an admin, or the leader themself (stepping down).

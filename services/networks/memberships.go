@@ -82,20 +82,21 @@ func (s *Service) ApplyMembership(ctx context.Context, req *networksv1.ApplyMemb
 	hashReq := proto.CloneOf(req)
 	hashReq.RequestId = ""
 	now := s.now()
+	var out *networksv1.Membership
 	id, err := s.w.Create(ctx, networksv1connect.NetworksServiceApplyMembershipProcedure, req.GetRequestId(), reqid.Hash(hashReq), ids.New(),
 		func(tx pgx.Tx, id string) ([]outbox.Event, error) {
-			n, err := getNetwork(ctx, tx, req.GetNetworkId(), false)
-			if err != nil {
-				return nil, err
+			var region, programme string
+			if err := tx.QueryRow(ctx, `SELECT region, programme FROM networks.networks WHERE id = $1`, req.GetNetworkId()).Scan(&region, &programme); err != nil {
+				return nil, apierr.IfNotFound(err, "network", req.GetNetworkId())
 			}
 			p := auth.Caller(ctx)
-			if !p.ActsFor(req.GetAssociationId()) && !p.Coordinates(n.GetRegion(), n.GetProgramme()) {
+			if !p.ActsFor(req.GetAssociationId()) && !p.Coordinates(region, programme) {
 				return nil, apierr.Deny("only the association's contact or the network's coordinator may apply for membership")
 			}
 			if _, err := getAssociation(ctx, tx, req.GetAssociationId()); err != nil {
 				return nil, err
 			}
-			_, err = tx.Exec(ctx, `INSERT INTO networks.memberships (id, network_id, association_id, state, application_note,
+			_, err := tx.Exec(ctx, `INSERT INTO networks.memberships (id, network_id, association_id, state, application_note,
 				apply_time, create_time, update_time) VALUES ($1, $2, $3, 'PENDING', $4, $5, $5, $5)`,
 				id, req.GetNetworkId(), req.GetAssociationId(), req.GetApplicationNote(), now)
 			if c, ok := db.IsUniqueViolation(err); ok && c == "memberships_open" {
@@ -105,20 +106,20 @@ func (s *Service) ApplyMembership(ctx context.Context, req *networksv1.ApplyMemb
 			if err != nil {
 				return nil, err
 			}
-			m, _, err := getMembership(ctx, tx, id, false)
-			if err != nil {
+			if out, _, err = getMembership(ctx, tx, id, false); err != nil {
 				return nil, err
 			}
-			return []outbox.Event{membershipEvent("member_applied", m)}, nil
+			return []outbox.Event{membershipEvent("member_applied", out)}, nil
 		})
 	if err != nil {
 		return nil, err
 	}
-	m, _, err := getMembership(ctx, s.pool, id, false)
-	if err != nil {
-		return nil, err
+	if out == nil { // a retry: the first call created it
+		if out, _, err = getMembership(ctx, s.pool, id, false); err != nil {
+			return nil, err
+		}
 	}
-	return &networksv1.ApplyMembershipResponse{Membership: m}, nil
+	return &networksv1.ApplyMembershipResponse{Membership: out}, nil
 }
 
 // transition is one step of the membership state machine.

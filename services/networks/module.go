@@ -31,7 +31,7 @@ func Module() app.Module {
 		Schema:     Schema,
 		Migrations: ms,
 		New: func(ctx context.Context, deps app.Deps) (*app.Service, error) {
-			s := &Service{pool: deps.Pool, now: deps.Now, w: writer.New(deps.Pool, "networks", Schema, deps.Now)}
+			s := &Service{pool: deps.Pool, now: deps.Now, w: writer.New(deps.Pool, "networks", Schema, deps.Now, deps.WakeRelay)}
 			path, h := networksv1connect.NewNetworksServiceHandler(s, deps.HandlerOptions...)
 			return &app.Service{
 				Names:    []string{networksv1connect.NetworksServiceName},

@@ -100,6 +100,7 @@ func (s *Service) CreateNetwork(ctx context.Context, req *networksv1.CreateNetwo
 	hashReq := proto.CloneOf(req)
 	hashReq.RequestId = ""
 	now := s.now()
+	var out *networksv1.Network
 	id, err := s.w.Create(ctx, networksv1connect.NetworksServiceCreateNetworkProcedure, req.GetRequestId(), reqid.Hash(hashReq), ids.New(),
 		func(tx pgx.Tx, id string) ([]outbox.Event, error) {
 			if err := checkReference(ctx, tx, n.GetRegion(), n.GetProgramme()); err != nil {
@@ -116,18 +117,18 @@ func (s *Service) CreateNetwork(ctx context.Context, req *networksv1.CreateNetwo
 			if err != nil {
 				return nil, err
 			}
-			created, err := getNetwork(ctx, tx, id, false)
-			if err != nil {
+			if out, err = getNetwork(ctx, tx, id, false); err != nil {
 				return nil, err
 			}
-			return []outbox.Event{networkEvent("created", created)}, nil
+			return []outbox.Event{networkEvent("created", out)}, nil
 		})
 	if err != nil {
 		return nil, err
 	}
-	out, err := getNetwork(ctx, s.pool, id, false)
-	if err != nil {
-		return nil, err
+	if out == nil { // a retry: the first call created it
+		if out, err = getNetwork(ctx, s.pool, id, false); err != nil {
+			return nil, err
+		}
 	}
 	return &networksv1.CreateNetworkResponse{Network: out}, nil
 }

@@ -194,6 +194,7 @@ func (s *Service) CreatePerson(ctx context.Context, req *networksv1.CreatePerson
 	hashReq := proto.CloneOf(req)
 	hashReq.RequestId = ""
 	now := s.now()
+	var out *networksv1.Person
 	id, err := s.w.Create(ctx, networksv1connect.NetworksServiceCreatePersonProcedure, req.GetRequestId(), reqid.Hash(hashReq), ids.New(),
 		func(tx pgx.Tx, id string) ([]outbox.Event, error) {
 			_, err := tx.Exec(ctx, `INSERT INTO networks.persons (id, given_name, family_name, email, phone, create_time, update_time)
@@ -204,18 +205,18 @@ func (s *Service) CreatePerson(ctx context.Context, req *networksv1.CreatePerson
 			if err := s.setAffiliations(ctx, tx, id, x.GetAssociationIds()); err != nil {
 				return nil, err
 			}
-			created, err := getPerson(ctx, tx, id)
-			if err != nil {
+			if out, err = getPerson(ctx, tx, id); err != nil {
 				return nil, err
 			}
-			return []outbox.Event{personEvent("created", created)}, nil
+			return []outbox.Event{personEvent("created", out)}, nil
 		})
 	if err != nil {
 		return nil, err
 	}
-	out, err := getPerson(ctx, s.pool, id)
-	if err != nil {
-		return nil, err
+	if out == nil { // a retry: the first call created it
+		if out, err = getPerson(ctx, s.pool, id); err != nil {
+			return nil, err
+		}
 	}
 	return &networksv1.CreatePersonResponse{Person: out}, nil
 }

@@ -93,7 +93,7 @@ func newService(deps app.Deps) (*Service, error) {
 		logger = discardLogger
 	}
 	return &Service{
-		pool: deps.Pool, now: now, w: writer.New(deps.Pool, "nominations", Schema, now),
+		pool: deps.Pool, now: now, w: writer.New(deps.Pool, "nominations", Schema, now, deps.WakeRelay),
 		notice: notice, interval: interval, logger: logger,
 	}, nil
 }

@@ -54,7 +54,7 @@ func NewProjection(pool *pgxpool.Pool, js jetstream.JetStream, logger *slog.Logg
 	}
 	p := &Projection{pool: pool}
 	p.consumer = &consume.Consumer{
-		JS: js, Writer: writer.New(pool, "nominations", Schema, nil), Schema: Schema, Logger: logger,
+		JS: js, Writer: writer.New(pool, "nominations", Schema, nil, nil), Schema: Schema, Logger: logger,
 		Name:        ProjectionConsumer,
 		Description: "nominations: networks, memberships, leaders and persons from the networks service",
 		Subjects:    ProjectionSubjects,

@@ -34,7 +34,7 @@ func Module() app.Module {
 		Schema:     Schema,
 		Migrations: ms,
 		New: func(ctx context.Context, deps app.Deps) (*app.Service, error) {
-			s := &Service{pool: deps.Pool, now: deps.Now, w: writer.New(deps.Pool, "workinggroups", Schema, deps.Now)}
+			s := &Service{pool: deps.Pool, now: deps.Now, w: writer.New(deps.Pool, "workinggroups", Schema, deps.Now, deps.WakeRelay)}
 			c := s.nominationConsumer(deps.JS, deps.Logger.With("worker", "workinggroups:nominations"))
 			path, h := workinggroupsv1connect.NewWorkingGroupsServiceHandler(s, deps.HandlerOptions...)
 			return &app.Service{
