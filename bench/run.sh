@@ -48,7 +48,16 @@ cleanup() {
 }
 trap cleanup EXIT
 
-step() { printf '\n==> %s\n' "$*"; }
+step() { printf '\n==> %s (load average %s)\n' "$*" "$(cut -d' ' -f1-3 /proc/loadavg)"; }
+# wait until the relay has published every committed change (after peak
+# writes it is behind), so the next measurement starts from a steady state
+drain() {
+	for _ in $(seq 1 600); do
+		[ "$(psql "$PGURL/$BENCH_DB" -Atc 'SELECT count(*) FROM networks.outbox WHERE sent_at IS NULL')" = 0 ] && return 0
+		sleep 0.5
+	done
+	echo "the relay did not catch up within 5 minutes" >&2
+}
 # median of the numbers on stdin (mean of the two middle ones for an even count)
 median() { sort -g | awk '{v[NR]=$1} END {if (NR==0) {print 0} else if (NR%2) {print v[(NR+1)/2]} else {print (v[NR/2]+v[NR/2+1])/2}}'; }
 # field NAME of the RESULT line in file
@@ -134,6 +143,7 @@ step "peak writes: verkosto-load --mix write=100, $CONCURRENCY callers, $DURATIO
 for i in $(seq 1 "$REPEAT"); do
 	"${LOAD[@]}" --mix write=100 --duration "$DURATION" >"$WORK/write.$i.txt"
 	grep '^RESULT' "$WORK/write.$i.txt" | sed "s/^/run $i: /"
+	drain
 done
 WRITE_RPS=$(for f in "$WORK"/write.*.txt; do field write_rps "$f"; done | median)
 WRITE_OPS=$(for f in "$WORK"/write.*.txt; do field write_ops "$f"; done | median)
@@ -144,6 +154,7 @@ step "commit-to-subscriber at half the peak write load: --rate $HALF ops/s ($(aw
 for i in $(seq 1 "$REPEAT"); do
 	"${LOAD[@]}" --mix write=100 --rate "$HALF" --duration "$DURATION" >"$WORK/half.$i.txt"
 	grep '^RESULT' "$WORK/half.$i.txt" | sed "s/^/run $i: /"
+	drain
 done
 HALF_C2S_P50=$(for f in "$WORK"/half.*.txt; do field c2s_p50_ms "$f"; done | median)
 HALF_C2S_P99=$(for f in "$WORK"/half.*.txt; do field c2s_p99_ms "$f"; done | median)
