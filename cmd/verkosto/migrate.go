@@ -4,12 +4,9 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"os"
 
 	"github.com/verkosto/verkosto/internal/app"
 )
-
-func stdout() *os.File { return os.Stdout }
 
 func migrate(ctx context.Context, args []string) error {
 	var c config

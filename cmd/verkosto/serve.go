@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -82,7 +83,7 @@ func serve(ctx context.Context, args []string, withDemo bool) error {
 		listener.Addr(), natsURL)
 
 	if withDemo {
-		if err := demo.Load(ctx, demo.Config{BaseURL: "http://" + listener.Addr().String(), Pool: pool, Logger: logger, Out: stdout()}); err != nil {
+		if err := demo.Load(ctx, demo.Config{BaseURL: "http://" + listener.Addr().String(), Pool: pool, Logger: logger, Out: os.Stdout}); err != nil {
 			logger.Error("demo data", "err", err)
 		}
 	}

@@ -217,6 +217,13 @@ func (p *Principal) PartnerReads(region, programme string) bool {
 	})
 }
 
+// Reads reports whether the principal reads the register of region ×
+// programme (networks, working groups, events, requests): everyone taking
+// part reads every region; a partner the regions and programmes it lists.
+func (p *Principal) Reads(region, programme string) bool {
+	return p.Member() || p.PartnerReads(region, programme)
+}
+
 // IsPartner reports a partner binding.
 func (p *Principal) IsPartner() bool {
 	return p.has(func(b Binding) bool { return b.Role == RolePartner })

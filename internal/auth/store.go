@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/verkosto/verkosto/internal/db"
 	"github.com/verkosto/verkosto/internal/ids"
 )
 
@@ -249,7 +250,7 @@ func (s *Store) List(ctx context.Context) ([]Credential, error) {
 // ("" from the first), oldest first.
 func (s *Store) ListAfter(ctx context.Context, after string, limit int) ([]Credential, error) {
 	rows, err := s.pool.Query(ctx, `SELECT `+credentialColumns+` FROM auth.credentials
-		WHERE $1::uuid IS NULL OR id > $1::uuid ORDER BY id LIMIT $2`, nullable(after), limit)
+		WHERE $1::uuid IS NULL OR id > $1::uuid ORDER BY id LIMIT $2`, db.Null(after), limit)
 	if err != nil {
 		return nil, fmt.Errorf("list credentials: %w", err)
 	}
@@ -266,13 +267,6 @@ func (s *Store) Get(ctx context.Context, id string) (Credential, error) {
 		return c, fmt.Errorf("get credential: %w", err)
 	}
 	return c, nil
-}
-
-func nullable(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
 }
 
 func hash(secret string) []byte {

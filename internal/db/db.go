@@ -191,3 +191,10 @@ func Timestamp(t *time.Time) *timestamppb.Timestamp {
 	}
 	return timestamppb.New(*t)
 }
+
+var likeReplacer = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+
+// LikeEscape makes user text literal inside LIKE and ILIKE patterns.
+func LikeEscape(s string) string {
+	return likeReplacer.Replace(s)
+}

@@ -33,13 +33,6 @@ type Service struct {
 	logger *slog.Logger
 }
 
-func caller(ctx context.Context) *auth.Principal {
-	if p := auth.FromContext(ctx); p != nil {
-		return p
-	}
-	return &auth.Principal{}
-}
-
 // CursorExpired is the distinct error of a cursor older than the stream's
 // retention (or from another stream): like Kubernetes' 410 Gone, the client
 // must list the resources again and watch from the cursor that list returns.
@@ -112,7 +105,7 @@ func (s *Service) ListChanges(ctx context.Context, req *changesv1.ListChangesReq
 	case size > maxPageSize:
 		size = maxPageSize
 	}
-	p, err := newPlan(caller(ctx), req.GetFilter())
+	p, err := newPlan(auth.Caller(ctx), req.GetFilter())
 	if err != nil {
 		return nil, err
 	}
@@ -171,7 +164,7 @@ func (s *Service) WatchChanges(ctx context.Context, req *changesv1.WatchChangesR
 	if err != nil {
 		return err
 	}
-	p, err := newPlan(caller(ctx), req.GetFilter())
+	p, err := newPlan(auth.Caller(ctx), req.GetFilter())
 	if err != nil {
 		return err
 	}

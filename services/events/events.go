@@ -133,7 +133,7 @@ func canRead(p *auth.Principal, e *eventsv1.Event) bool {
 	if e.GetState() == eventsv1.Event_STATE_DRAFT {
 		return false
 	}
-	return p.Member() || p.PartnerReads(e.GetOrganiser().GetRegion(), e.GetOrganiser().GetProgramme())
+	return p.Reads(e.GetOrganiser().GetRegion(), e.GetOrganiser().GetProgramme())
 }
 
 func denyRead(e *eventsv1.Event) error {
@@ -510,8 +510,7 @@ func visibility(p *auth.Principal, args *[]any) string {
 
 // likePattern makes a case-insensitive substring pattern of a query.
 func likePattern(q string) string {
-	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
-	return "%" + r.Replace(strings.TrimSpace(q)) + "%"
+	return "%" + db.LikeEscape(strings.TrimSpace(q)) + "%"
 }
 
 // ListEvents lists the events the caller may read, by start time.

@@ -19,14 +19,5 @@ type Service struct {
 	w    *writer.Writer
 }
 
-// caller returns the principal of the call; an anonymous caller (only on the
-// public procedures) is an empty principal without any binding.
-func caller(ctx context.Context) *auth.Principal {
-	if p := auth.FromContext(ctx); p != nil {
-		return p
-	}
-	return &auth.Principal{}
-}
-
 // anonymous reports a call without a credential (public procedures only).
 func anonymous(ctx context.Context) bool { return auth.FromContext(ctx) == nil }

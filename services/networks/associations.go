@@ -181,7 +181,7 @@ func (s *Service) ListAssociations(ctx context.Context, req *networksv1.ListAsso
 	var list []*networksv1.Association
 	changeCursor, err := s.snapshotList(ctx, req.GetPageToken() == "", func(q db.DBTX) error {
 		rows, err := q.Query(ctx, listAssociationsSQL,
-			db.Null(after), db.Null(req.GetNetworkId()), req.GetMunicipality(), likeEscape(req.GetQuery()), req.GetBusinessId(), size+1)
+			db.Null(after), db.Null(req.GetNetworkId()), req.GetMunicipality(), db.LikeEscape(req.GetQuery()), req.GetBusinessId(), size+1)
 		if err != nil {
 			return err
 		}
@@ -193,11 +193,6 @@ func (s *Service) ListAssociations(ctx context.Context, req *networksv1.ListAsso
 	}
 	list, next := page.Trim(list, size, filter)
 	return &networksv1.ListAssociationsResponse{Associations: list, NextPageToken: next, ChangeCursor: changeCursor}, nil
-}
-
-// likeEscape makes user text literal inside ILIKE.
-func likeEscape(s string) string {
-	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }
 
 // UpdateAssociation: admins and the association's own contacts.

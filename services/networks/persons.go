@@ -277,7 +277,7 @@ func (s *Service) ListPersons(ctx context.Context, req *networksv1.ListPersonsRe
 			OR `+reachSQL+`)
 		ORDER BY p.id LIMIT $10`,
 		db.NonNil(p.LedNetworks()), db.NonNil(regions), db.NonNil(programmes),
-		db.Null(after), db.Null(req.GetAssociationId()), likeEscape(req.GetQuery()), restricted, db.NonNil(p.AssociationIDs()), db.Null(p.PersonID), size+1)
+		db.Null(after), db.Null(req.GetAssociationId()), db.LikeEscape(req.GetQuery()), restricted, db.NonNil(p.AssociationIDs()), db.Null(p.PersonID), size+1)
 	if err != nil {
 		return nil, err
 	}

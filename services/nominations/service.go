@@ -114,7 +114,7 @@ func denyManage(region, programme, what string) error {
 // representation; a partner reads those of the regions and programmes its
 // credential lists.
 func canRead(p *auth.Principal, region, programme string) bool {
-	return p.Member() || p.PartnerReads(region, programme)
+	return p.Reads(region, programme)
 }
 
 func denyRead(region, programme string) error {

@@ -37,7 +37,7 @@ func denyManage(region, programme string) error {
 // leaders, association contacts) read every working group; a partner reads
 // the regions and programmes its credential lists.
 func canRead(p *auth.Principal, region, programme string) bool {
-	return p.Member() || p.PartnerReads(region, programme)
+	return p.Reads(region, programme)
 }
 
 func denyRead(region, programme string) error {
